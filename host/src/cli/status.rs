@@ -1,0 +1,93 @@
+//! `photosync status`: recent runs per tenant, with counts, failures and the next scheduled run.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::print::{print_counts, print_failures};
+use crate::config::{Config, ScheduleTime};
+use crate::store::{RunRecord, Store};
+
+#[derive(Serialize)]
+struct TenantStatus {
+    id: String,
+    sync_enabled: bool,
+    schedule_utc: String,
+    next_run_at: String,
+    runs: Vec<RunRecord>,
+}
+
+pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let tenants = match tenant {
+        Some(id) => vec![config.tenant(id)?.clone()],
+        None => config.tenants.clone(),
+    };
+    let store = Store::open(&config.data_dir)?;
+    let mut statuses = Vec::new();
+    for tenant in &tenants {
+        statuses.push(TenantStatus {
+            id: tenant.id.clone(),
+            sync_enabled: tenant.sync_enabled,
+            schedule_utc: tenant.schedule.to_string(),
+            next_run_at: next_occurrence(tenant.schedule, OffsetDateTime::now_utc()),
+            runs: store.recent_runs(Some(&tenant.id), limit)?,
+        });
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "tenants": statuses }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for status in &statuses {
+        let enabled = if status.sync_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        println!(
+            "tenant {}: sync {enabled}, daily at {} UTC, next run {}",
+            status.id, status.schedule_utc, status.next_run_at
+        );
+        if status.runs.is_empty() {
+            println!("  no runs yet");
+        }
+        for run in &status.runs {
+            let finished = run.finished_at.as_deref().unwrap_or("not finished");
+            println!(
+                "  run {} {} ({:?}{}) started {} finished {finished}",
+                run.id,
+                run.status.as_str(),
+                run.trigger,
+                if run.dry_run { ", dry run" } else { "" },
+                run.started_at
+            );
+            if let (Some(kind), Some(message)) = (&run.error_kind, &run.error_message) {
+                println!("  error ({kind}): {message}");
+                continue;
+            }
+            print_counts(&run.counts);
+            print_failures(&run.failures);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Returns the next time of day `schedule` (UTC) after `now`, in RFC 3339.
+fn next_occurrence(schedule: ScheduleTime, now: OffsetDateTime) -> String {
+    let today = now.replace_time(
+        time::Time::from_hms(schedule.hour, schedule.minute, 0).expect("validated schedule"),
+    );
+    let next = if today > now {
+        today
+    } else {
+        today + time::Duration::days(1)
+    };
+    next.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,135 @@
+//! Toolchain set-up and cargo invocations.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// The WASI target plugins are built for.
+const WASM_TARGET: &str = "wasm32-wasip2";
+/// The connector crate and the file name of its component.
+const PLUGIN_CRATE: &str = "photosync-entra";
+const PLUGIN_FILE: &str = "photosync_entra.wasm";
+
+/// Returns the workspace root (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Returns cargo's target directory, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|path| {
+            if path.is_absolute() {
+                path
+            } else {
+                workspace_root().join(path)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Returns the path of the release plugin component.
+pub fn plugin_path() -> PathBuf {
+    target_dir()
+        .join(WASM_TARGET)
+        .join("release")
+        .join(PLUGIN_FILE)
+}
+
+/// Runs a command in the workspace root and fails when it fails.
+pub fn run(command: &mut Command) -> Result<()> {
+    let shown = format!("{command:?}");
+    let status = command
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("failed to start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+}
+
+/// Installs the wasm32-wasip2 target with rustup when it is missing.
+pub fn ensure_wasm_target() -> Result<()> {
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("failed to run rustup; install Rust with rustup (https://rustup.rs) so the wasm target can be added")?;
+    let installed = String::from_utf8_lossy(&output.stdout);
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the {WASM_TARGET} target with rustup");
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Builds the plugin component and returns its path.
+pub fn plugin() -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    // Only the plugin crate: the host's dependencies do not build for wasm32.
+    run(cargo().args([
+        "build",
+        "--package",
+        PLUGIN_CRATE,
+        "--target",
+        WASM_TARGET,
+        "--release",
+    ]))?;
+    let path = plugin_path();
+    if !path.is_file() {
+        bail!("the build finished but {} is missing", path.display());
+    }
+    Ok(path)
+}
+
+/// Builds the host and simulator binaries and returns the debug output directory.
+pub fn binaries() -> Result<PathBuf> {
+    run(cargo().args([
+        "build",
+        "--package",
+        "photosync",
+        "--package",
+        "graph-sim",
+        "--bins",
+    ]))?;
+    Ok(target_dir().join("debug"))
+}
+
+/// Builds the plugin, then runs the workspace tests with the plugin's path in the environment.
+pub fn test(extra: &[String]) -> Result<()> {
+    let plugin = plugin()?;
+    run(cargo()
+        .args([
+            "test",
+            "--package",
+            PLUGIN_CRATE,
+            "--lib",
+            "--target",
+            &host_triple()?,
+        ])
+        .args(extra))?;
+    run(cargo()
+        .args(["test", "--workspace", "--exclude", PLUGIN_CRATE])
+        .args(extra)
+        .env("PHOTOSYNC_PLUGIN_WASM", plugin))
+}
+
+fn host_triple() -> Result<String> {
+    let output = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("failed to run rustc -vV")?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
+        .context("rustc -vV printed no host triple")
+}
