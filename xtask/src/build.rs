@@ -104,9 +104,11 @@ pub fn binaries() -> Result<PathBuf> {
     Ok(target_dir().join("debug"))
 }
 
-/// Builds the plugin, then runs the workspace tests with the plugin's path in the environment.
+/// Builds the plugin and the binaries, then runs the workspace tests with their paths in the
+/// environment.
 pub fn test(extra: &[String]) -> Result<()> {
     let plugin = plugin()?;
+    let binaries = binaries()?;
     run(cargo()
         .args([
             "test",
@@ -120,7 +122,8 @@ pub fn test(extra: &[String]) -> Result<()> {
     run(cargo()
         .args(["test", "--workspace", "--exclude", PLUGIN_CRATE])
         .args(extra)
-        .env("PHOTOSYNC_PLUGIN_WASM", plugin))
+        .env("PHOTOSYNC_PLUGIN_WASM", plugin)
+        .env("PHOTOSYNC_BIN", binaries.join("photosync")))
 }
 
 fn host_triple() -> Result<String> {

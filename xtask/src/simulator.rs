@@ -29,6 +29,8 @@ impl Simulator {
             .arg("--addr-file")
             .arg(&address_file)
             .stdout(Stdio::null())
+            // The simulator's own request log would drown the reports; its warnings still show.
+            .env("RUST_LOG", "warn")
             .spawn()
             .with_context(|| format!("failed to start {}", binary.display()))?;
         let started = Instant::now();

@@ -60,10 +60,10 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
         for run in &status.runs {
             let finished = run.finished_at.as_deref().unwrap_or("not finished");
             println!(
-                "  run {} {} ({:?}{}) started {} finished {finished}",
+                "  run {} {} ({}{}) started {} finished {finished}",
                 run.id,
                 run.status.as_str(),
-                run.trigger,
+                run.trigger.as_str(),
                 if run.dry_run { ", dry run" } else { "" },
                 run.started_at
             );

@@ -16,6 +16,15 @@ pub enum Trigger {
     Schedule,
 }
 
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Schedule => "schedule",
+        }
+    }
+}
+
 /// How a run ended, or `Running` while it goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,13 +119,9 @@ impl Store {
     /// Records the start of a run and returns its id.
     pub fn begin_run(&self, tenant: &str, trigger: Trigger, dry_run: bool) -> Result<i64> {
         let connection = self.connection();
-        let trigger = match trigger {
-            Trigger::Manual => "manual",
-            Trigger::Schedule => "schedule",
-        };
         connection.execute(
             "INSERT INTO runs (tenant, trigger_kind, dry_run, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)",
-            params![tenant, trigger, dry_run, now_rfc3339()],
+            params![tenant, trigger.as_str(), dry_run, now_rfc3339()],
         )?;
         Ok(connection.last_insert_rowid())
     }

@@ -1,0 +1,12 @@
+//! Integration tests: the real connector component in the real host, over loopback HTTP to the
+//! Graph simulator, with a real SQLite file and real photo files.
+
+mod support;
+
+mod auth;
+mod listing;
+mod outbound;
+mod photos;
+mod process;
+mod removal;
+mod throttling;
