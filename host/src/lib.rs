@@ -9,4 +9,5 @@ pub mod config;
 pub mod engine;
 pub mod outbound;
 pub mod runtime;
+pub mod schedule;
 pub mod store;

@@ -8,7 +8,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::print::{print_counts, print_failures};
-use crate::config::{Config, ScheduleTime};
+use crate::config::Config;
+use crate::schedule::{format_utc, next_daily_run};
 use crate::store::{RunRecord, Store};
 
 #[derive(Serialize)]
@@ -33,7 +34,7 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
             id: tenant.id.clone(),
             sync_enabled: tenant.sync_enabled,
             schedule_utc: tenant.schedule.to_string(),
-            next_run_at: next_occurrence(tenant.schedule, OffsetDateTime::now_utc()),
+            next_run_at: format_utc(next_daily_run(tenant.schedule, OffsetDateTime::now_utc())),
             runs: store.recent_runs(Some(&tenant.id), limit)?,
         });
     }
@@ -76,18 +77,4 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Returns the next time of day `schedule` (UTC) after `now`, in RFC 3339.
-fn next_occurrence(schedule: ScheduleTime, now: OffsetDateTime) -> String {
-    let today = now.replace_time(
-        time::Time::from_hms(schedule.hour, schedule.minute, 0).expect("validated schedule"),
-    );
-    let next = if today > now {
-        today
-    } else {
-        today + time::Duration::days(1)
-    };
-    next.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

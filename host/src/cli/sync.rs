@@ -12,7 +12,7 @@ use super::progress::TerminalProgress;
 use crate::config::Config;
 use crate::engine::{run_tenant, NoProgress, Progress, RunReport, RunRequest};
 use crate::runtime::Runtime;
-use crate::store::{RunStatus, Store, Trigger};
+use crate::store::{RunStatus, Store};
 
 pub async fn run(
     config_path: &Path,
@@ -28,8 +28,8 @@ pub async fn run(
     let store = Arc::new(Store::open(&config.data_dir)?);
     let runtime = Runtime::new()?;
     let request = RunRequest {
-        trigger: Trigger::Manual,
         dry_run,
+        ..RunRequest::manual()
     };
     let mut reports: Vec<RunReport> = Vec::new();
     let mut exit = ExitCode::SUCCESS;
@@ -39,14 +39,15 @@ pub async fn run(
         } else {
             Box::new(NoProgress)
         };
-        let report = match run_tenant(&runtime, &store, tenant, request, progress.as_ref()).await {
-            Ok(report) => report,
-            Err(error) => {
-                eprintln!("error: tenant '{}': {error:#}", tenant.id);
-                exit = ExitCode::FAILURE;
-                continue;
-            }
-        };
+        let report =
+            match run_tenant(&runtime, &store, tenant, request.clone(), progress.as_ref()).await {
+                Ok(report) => report,
+                Err(error) => {
+                    eprintln!("error: tenant '{}': {error:#}", tenant.id);
+                    exit = ExitCode::FAILURE;
+                    continue;
+                }
+            };
         match report.status {
             RunStatus::Failed | RunStatus::Interrupted => exit = ExitCode::FAILURE,
             RunStatus::Partial if exit == ExitCode::SUCCESS => exit = ExitCode::from(2),

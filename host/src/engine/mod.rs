@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use report::{RunError, RunReport};
@@ -37,11 +38,25 @@ const LEASE_TTL: Duration = Duration::from_secs(120);
 const LEASE_RENEW_INTERVAL: Duration = Duration::from_secs(40);
 
 /// What to run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RunRequest {
     pub trigger: Trigger,
     /// Fetch and decide, but write no photo and commit nothing.
     pub dry_run: bool,
+    /// Cancelled when the host shuts down: the run stops at a safe point, commits nothing and
+    /// is recorded as interrupted.
+    pub cancel: CancellationToken,
+}
+
+impl RunRequest {
+    /// A run started by hand (`photosync sync`), committing its changes.
+    pub fn manual() -> RunRequest {
+        RunRequest {
+            trigger: Trigger::Manual,
+            dry_run: false,
+            cancel: CancellationToken::new(),
+        }
+    }
 }
 
 /// Progress callbacks, for a terminal progress bar or nothing.
@@ -96,7 +111,7 @@ pub async fn run_tenant(
     let started = Instant::now();
     let result = async {
         tracing::info!(trigger = ?request.trigger, dry_run = request.dry_run, "run started");
-        let execution = execute(runtime, store, tenant, request, progress);
+        let execution = execute(runtime, store, tenant, &request, progress);
         let result = match tokio::time::timeout(tenant.limits.run_wall, execution).await {
             Ok(result) => result,
             Err(_) => Err((
@@ -111,7 +126,7 @@ pub async fn run_tenant(
                 None,
             )),
         };
-        record(store, tenant, run_id, request, result, started.elapsed())
+        record(store, tenant, run_id, &request, result, started.elapsed())
     }
     .instrument(span)
     .await;
@@ -138,7 +153,7 @@ async fn execute(
     runtime: &Runtime,
     store: &Arc<Store>,
     tenant: &TenantConfig,
-    request: RunRequest,
+    request: &RunRequest,
     progress: &dyn Progress,
 ) -> Execution {
     let loaded = runtime
@@ -351,7 +366,7 @@ fn record(
     store: &Store,
     tenant: &TenantConfig,
     run_id: i64,
-    request: RunRequest,
+    request: &RunRequest,
     execution: Execution,
     duration: Duration,
 ) -> Result<RunReport> {

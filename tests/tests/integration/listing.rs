@@ -85,8 +85,8 @@ async fn dry_run_stores_nothing() {
     let users = vec![member_with_photo(1, "astronaut-96.jpg")];
     let harness = Harness::start(fixture(users), "", "").await;
     let request = photosync::engine::RunRequest {
-        trigger: photosync::store::Trigger::Manual,
         dry_run: true,
+        ..photosync::engine::RunRequest::manual()
     };
 
     let report = photosync::engine::run_tenant(

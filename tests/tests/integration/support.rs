@@ -8,7 +8,7 @@ use graph_sim::{Fixture, FixtureUser, GraphSim, PhotoError, UserType};
 use photosync::config::{Config, TenantConfig};
 use photosync::engine::{run_tenant, NoProgress, RunReport, RunRequest};
 use photosync::runtime::Runtime;
-use photosync::store::{Store, Trigger};
+use photosync::store::Store;
 
 pub const TENANT_ID: &str = "contoso.onmicrosoft.com";
 pub const CLIENT_ID: &str = "5f6c1e2a-1b3d-4c5e-8f90-0a1b2c3d4e5f";
@@ -148,13 +148,15 @@ impl Harness {
 
     /// Runs one sync of the tenant with the real plugin in the real host.
     pub async fn sync(&self) -> RunReport {
-        let request = RunRequest {
-            trigger: Trigger::Manual,
-            dry_run: false,
-        };
-        run_tenant(runtime(), &self.store, self.tenant(), request, &NoProgress)
-            .await
-            .expect("the run starts and is recorded")
+        run_tenant(
+            runtime(),
+            &self.store,
+            self.tenant(),
+            RunRequest::manual(),
+            &NoProgress,
+        )
+        .await
+        .expect("the run starts and is recorded")
     }
 
     pub fn config_path(&self) -> PathBuf {
