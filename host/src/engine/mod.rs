@@ -37,7 +37,7 @@ const LEASE_TTL: Duration = Duration::from_secs(120);
 /// How often a running run renews its lease: three renewals per TTL survive one slow write.
 const LEASE_RENEW_INTERVAL: Duration = Duration::from_secs(40);
 
-/// What to run.
+/// A request to run one tenant now.
 #[derive(Clone, Debug)]
 pub struct RunRequest {
     pub trigger: Trigger,
@@ -49,7 +49,7 @@ pub struct RunRequest {
 }
 
 impl RunRequest {
-    /// A run started by hand (`photosync sync`), committing its changes.
+    /// Creates a request for a run started by hand (`photosync sync`) that commits its changes.
     pub fn manual() -> RunRequest {
         RunRequest {
             trigger: Trigger::Manual,
@@ -71,9 +71,11 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-/// Runs one tenant's sync and records it. Returns `Err` only when the run could not start or
-/// could not be recorded (the lease is taken, the database fails); a run that fails for any
-/// other reason returns a report with status `failed`.
+/// Runs one tenant's sync and records it.
+///
+/// Returns `Err` only when the run could not start or could not be recorded, for example when
+/// the lease is taken or the database fails. A run that fails for any other reason returns a
+/// report with status `failed`.
 pub async fn run_tenant(
     runtime: &Runtime,
     store: &Arc<Store>,

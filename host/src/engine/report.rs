@@ -1,4 +1,4 @@
-//! What a run produced: the report returned to the caller and the error that ends a run early.
+//! Run results: the report returned to the caller and the error that ends a run early.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::runtime::{ConnectorError, PluginError};
 use crate::store::{RunCounts, RunFailure, RunStatus};
 
-/// Why a run ended as failed. Nothing was changed in the store.
+/// The reason a run failed. A failed run changes nothing in the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RunError {
     /// Stable kind, such as `unauthorized`, `forbidden` or `memory_limit`.

@@ -8,7 +8,7 @@ use rand::Rng;
 
 /// First backoff delay when the source gave no `Retry-After`.
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
-/// Longest single backoff delay; Graph's own `Retry-After` values are usually well below this.
+/// Maximum single backoff delay.
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 /// Returns the delay before retry number `attempt` (0 for the first retry): the source's
@@ -60,7 +60,8 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let first = delay_for(0, None);
-        assert!(first >= BACKOFF_BASE / 2 && first <= BACKOFF_BASE);
+        assert!(first >= BACKOFF_BASE / 2);
+        assert!(first <= BACKOFF_BASE);
         assert!(delay_for(30, None) <= BACKOFF_MAX);
     }
 
