@@ -8,7 +8,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::bindings::{photosync::connector::host, photosync::connector::types, LogLevel};
+use super::bindings::photosync::connector::{host, types};
+use super::bindings::LogLevel;
 use crate::config::Settings;
 use crate::outbound::OutboundPolicy;
 
