@@ -123,13 +123,7 @@ impl Store {
             let user_id = match change {
                 PhotoChange::Store { user_id, .. } | PhotoChange::Remove { user_id } => user_id,
             };
-            let previous: Option<String> = transaction
-                .query_row(
-                    "SELECT sha256 FROM photos WHERE tenant = ?1 AND user_id = ?2",
-                    params![tenant, user_id],
-                    |row| row.get(0),
-                )
-                .optional()?;
+            let previous = current_sha256(&transaction, tenant, user_id)?;
             match change {
                 PhotoChange::Store {
                     user_id,
@@ -178,13 +172,7 @@ impl Store {
         dimensions: (u32, u32),
     ) -> Result<Option<String>> {
         let connection = self.connection();
-        let previous: Option<String> = connection
-            .query_row(
-                "SELECT sha256 FROM photos WHERE tenant = ?1 AND user_id = ?2",
-                params![tenant, user_id],
-                |row| row.get(0),
-            )
-            .optional()?;
+        let previous = current_sha256(&connection, tenant, user_id)?;
         connection.execute(
             "INSERT INTO photos (tenant, user_id, source, sha256, content_type, size, width, height, etag, updated_at, run_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, NULL)
@@ -229,6 +217,21 @@ impl Store {
         )?;
         Ok(count > 0)
     }
+}
+
+/// Returns the sha256 of the user's stored photo, if any.
+fn current_sha256(
+    connection: &rusqlite::Connection,
+    tenant: &str,
+    user_id: &str,
+) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row(
+            "SELECT sha256 FROM photos WHERE tenant = ?1 AND user_id = ?2",
+            params![tenant, user_id],
+            |row| row.get(0),
+        )
+        .optional()
 }
 
 fn read_stored_photo(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
