@@ -11,4 +11,5 @@ mod photos;
 mod process;
 mod removal;
 mod schedule;
+mod serve;
 mod throttling;
