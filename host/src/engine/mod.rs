@@ -68,7 +68,7 @@ impl RunRequest {
         }
     }
 
-    /// A run for the scheduled moment `moment`, stopped when `cancel` is cancelled.
+    /// Creates the request of a scheduled run for `moment`, stopped when `cancel` is cancelled.
     pub fn scheduled(moment: OffsetDateTime, cancel: CancellationToken) -> RunRequest {
         RunRequest {
             trigger: Trigger::Schedule,
@@ -113,7 +113,7 @@ pub async fn run_tenant(
             .into())
         }
     };
-    // Checked while holding the lease, so a host that waited for another host's run sees it.
+    // Checked while holding the lease, so a host that waited for another host's run finds it.
     if let Some(moment) = request.scheduled_for {
         let attempted = store.last_attempted_moment(&tenant.id);
         if attempted

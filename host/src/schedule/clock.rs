@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-/// Longest single sleep of the system clock. Sleeping in slices and reading the wall clock
+/// Maximum duration of one sleep of the system clock. Sleeping in slices and reading the wall clock
 /// again keeps a wake-up on time after the wall clock is stepped (NTP) or the machine resumes
 /// from suspend, because tokio's timers follow a monotonic clock.
 const MAX_SLEEP_SLICE: Duration = Duration::from_secs(60);
@@ -47,7 +47,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until a test sets or advances it. Sleepers wake as soon as the
+/// A clock whose time changes only when a test sets or advances it. Sleepers wake as soon as the
 /// time reaches their moment, and a test can wait until something sleeps until a given moment.
 pub struct ManualClock {
     now: watch::Sender<OffsetDateTime>,

@@ -2,7 +2,7 @@
 //! starts the runs.
 //!
 //! Each tenant runs once a day at its `schedule` time of day in UTC plus its offset (see
-//! [`tenant_offset`]); that instant is the tenant's *scheduled moment* for the day. Local time
+//! [`tenant_offset`]). That instant is the tenant's *scheduled moment* for the day. Local time
 //! zones and their daylight-saving changes never enter the computation.
 //!
 //! A scheduled moment counts as *attempted* once a scheduled, non-dry run that serves that

@@ -22,7 +22,7 @@ use crate::store::{RunStatus, Store};
 /// the other host finished is not repeated.
 pub const START_RETRY_INTERVAL: Duration = Duration::from_secs(60);
 
-/// What the tenant tasks share.
+/// State shared by the tenant tasks.
 struct Shared {
     clock: Arc<dyn Clock>,
     store: Arc<Store>,
@@ -132,7 +132,7 @@ async fn futures_join_all(tasks: Vec<JoinHandle<()>>) {
     }
 }
 
-/// One tenant's loop: plan, sleep, take a run slot, run, repeat until shutdown.
+/// Runs one tenant's schedule: plan, sleep, take a run slot, run, and repeat until shutdown.
 async fn serve_tenant(shared: Arc<Shared>, index: usize) {
     let tenant = &shared.tenants[index];
     let shutdown = &shared.shutdown;
@@ -208,7 +208,7 @@ fn log_result(tenant: &TenantConfig, plan: &Plan, result: Result<RunReport>) -> 
                     false
                 }
                 Some(StartError::LeaseTaken { holder, .. }) => {
-                    tracing::info!(tenant = %tenant.id, moment = %moment, holder = %holder, retry_seconds = START_RETRY_INTERVAL.as_secs(), "another run of the tenant holds the lease; checking again later");
+                    tracing::info!(tenant = %tenant.id, moment = %moment, holder = %holder, retry_seconds = START_RETRY_INTERVAL.as_secs(), "the tenant's run lease is taken by another run; checking the run history again later");
                     true
                 }
                 None => {

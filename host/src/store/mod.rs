@@ -89,6 +89,13 @@ fn migrate(connection: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Returns the current time as an RFC 3339 UTC timestamp, the format of every time column.
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,11 +133,4 @@ mod tests {
         drop(Store::open(directory.path()).unwrap());
         assert!(Store::open(directory.path()).is_ok());
     }
-}
-
-/// Returns the current time as an RFC 3339 UTC timestamp, the format of every time column.
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -147,7 +147,7 @@ impl Store {
     ///
     /// Runs record the moment they serve in `scheduled_for` because `started_at` cannot tell it:
     /// a catch-up run starts long after its moment. Runs written before schema version 2 have
-    /// no `scheduled_for`; their `started_at` stands in, which is at or after their moment.
+    /// no `scheduled_for`, so their `started_at` is used instead. It is at or after their moment.
     pub fn last_attempted_moment(&self, tenant: &str) -> Result<Option<OffsetDateTime>> {
         let connection = self.connection();
         let latest: Option<i64> = connection.query_row(

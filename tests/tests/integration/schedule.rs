@@ -18,7 +18,7 @@ use crate::support::{fixture, member_with_photo, Harness};
 /// Real time a test waits for the scheduler to reach a state before it fails.
 const STATE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One runtime shared by the scheduler tests, so the plugin compiles once.
+/// Returns one runtime shared by the scheduler tests, so the plugin compiles once.
 fn shared_runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME
@@ -237,4 +237,54 @@ async fn two_hosts_run_once_nightly() {
     assert_eq!(first_night_listings, 1);
     assert_eq!(scheduled_runs(&harness.store, "contoso").len(), 2);
     assert_eq!(harness.sim.counters().user_pages, 2);
+}
+
+fn parse_utc(text: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+#[tokio::test]
+async fn concurrency_limit_queues_runs() {
+    let harness = harness().await;
+    harness.sim.set_faults(Faults {
+        latency_ms: 20,
+        ..Faults::default()
+    });
+    let tenants: Vec<TenantConfig> = ["contoso", "contoso-b", "contoso-c"]
+        .iter()
+        .map(|id| {
+            let mut tenant = harness.tenant().clone();
+            tenant.id = id.to_string();
+            tenant
+        })
+        .collect();
+    let clock = Arc::new(ManualClock::new(datetime!(2026-03-10 09:00 UTC)));
+    let one_at_a_time = ServeSettings {
+        max_concurrent_tenants: 1,
+        ..settings()
+    };
+
+    let scheduler = Scheduler::start(
+        tenants,
+        harness.store.clone(),
+        shared_runtime(),
+        clock.clone(),
+        &one_at_a_time,
+    );
+    sleeping_until(&clock, datetime!(2026-03-11 02:00 UTC), 3).await;
+    stop(scheduler).await;
+
+    let mut runs = harness.store.recent_runs(None, 10).unwrap();
+    assert_eq!(runs.len(), 3);
+    runs.sort_by_key(|run| parse_utc(&run.started_at));
+    for pair in runs.windows(2) {
+        let finished = parse_utc(pair[0].finished_at.as_deref().unwrap());
+        let next_started = parse_utc(&pair[1].started_at);
+        assert!(
+            next_started >= finished,
+            "run {} started before run {} finished",
+            pair[1].id,
+            pair[0].id
+        );
+    }
 }

@@ -53,7 +53,7 @@ impl ServeProcess {
     }
 
     /// Sends SIGTERM and waits for the exit; returns the status and the time it took. The wait
-    /// yields to the runtime, because the simulator answering the process runs on it.
+    /// yields to the runtime, because the simulator that serves the process runs on it.
     async fn terminate(&mut self) -> (ExitStatus, Duration) {
         let sent = Instant::now();
         let killed = Command::new("kill")
@@ -103,7 +103,7 @@ fn write_serve_config(harness: &Harness, original: &str, schedule: OffsetDateTim
     std::fs::write(&path, text).unwrap();
 }
 
-/// A whole second a few seconds from now, in UTC.
+/// Returns a whole second a few seconds from now, in UTC.
 fn schedule_ahead() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     now + time::Duration::seconds(SCHEDULE_LEAD_SECONDS)
