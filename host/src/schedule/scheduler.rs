@@ -102,7 +102,7 @@ impl SchedulerHandle {
             .iter()
             .find(|tenant| tenant.id == tenant_id)
             .ok_or_else(|| anyhow::anyhow!("tenant '{tenant_id}' is not in the configuration"))?;
-        let _slot = tokio::select! {
+        let _permit = tokio::select! {
             slot = shared.slots.acquire() => slot?,
             () = shared.shutdown.cancelled() => anyhow::bail!("the host is shutting down; start the run again after it restarts"),
         };
@@ -154,7 +154,7 @@ async fn serve_tenant(shared: Arc<Shared>, index: usize) {
             slot = shared.slots.acquire() => slot,
             () = shutdown.cancelled() => return,
         };
-        let Ok(_slot) = slot else {
+        let Ok(permit) = slot else {
             return;
         };
         if shutdown.is_cancelled() {
@@ -163,8 +163,8 @@ async fn serve_tenant(shared: Arc<Shared>, index: usize) {
         let request = RunRequest::scheduled(plan.moment, shutdown.child_token());
         let result = run_tenant(&shared.runtime, &shared.store, tenant, request, &NoProgress).await;
         let retry = log_result(tenant, &plan, result);
+        drop(permit);
         if retry {
-            drop(_slot);
             pause(&shared, START_RETRY_INTERVAL).await;
         }
     }
