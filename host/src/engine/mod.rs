@@ -49,8 +49,8 @@ pub struct RunRequest {
     /// Fetch and decide, but write no photo and commit nothing.
     pub dry_run: bool,
     /// Cancelled when the host shuts down: the run stops at a safe point, commits nothing and
-    /// is recorded as interrupted. Safe points are between listing pages and between users;
-    /// a plugin call in progress is abandoned, a photo being stored is finished first.
+    /// is recorded as interrupted. During the listing, the plugin call in progress is
+    /// abandoned. During the photo phase, each worker finishes its current user first.
     pub cancel: CancellationToken,
     /// The scheduled moment a scheduled run serves. With a moment, the run does not start
     /// when a run for that moment or a later one already ended (`StartError::AlreadyAttempted`).
@@ -115,21 +115,20 @@ pub async fn run_tenant(
     };
     // Checked while holding the lease, so a host that waited for another host's run finds it.
     if let Some(moment) = request.scheduled_for {
-        let attempted = store.last_attempted_moment(&tenant.id);
-        if attempted
-            .as_ref()
-            .is_ok_and(|last| last.is_some_and(|last| last >= moment))
-        {
+        let attempted = match store.last_attempted_moment(&tenant.id) {
+            Ok(attempted) => attempted,
+            Err(error) => {
+                release(store, &lease);
+                return Err(error);
+            }
+        };
+        if attempted.is_some_and(|last| last >= moment) {
             release(store, &lease);
             return Err(StartError::AlreadyAttempted {
                 tenant: tenant.id.clone(),
                 moment,
             }
             .into());
-        }
-        if let Err(error) = attempted {
-            release(store, &lease);
-            return Err(error);
         }
     }
     let abandoned = store.mark_abandoned_runs(&tenant.id)?;
