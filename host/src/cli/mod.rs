@@ -2,6 +2,7 @@
 
 mod print;
 mod progress;
+pub mod serve;
 mod status;
 mod sync;
 
@@ -34,6 +35,12 @@ enum Command {
         /// Print the reports as JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Run every tenant daily at its schedule time (UTC) until SIGTERM or SIGINT.
+    Serve {
+        /// Path of the configuration file (photosync.toml).
+        #[arg(long, short)]
+        config: PathBuf,
     },
     /// Show recent runs with their counts and per-user failures.
     Status {
@@ -69,6 +76,7 @@ impl Cli {
                 json,
                 runs,
             } => status::run(&config, tenant.as_deref(), json, runs),
+            Command::Serve { config } => serve::run(&config).await,
         }
     }
 }

@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use super::print::{print_counts, print_failures};
 use crate::config::Config;
-use crate::schedule::{format_utc, next_daily_run};
+use crate::schedule::{format_utc, plan_tenant, Clock, SystemClock};
 use crate::store::{RunRecord, Store};
 
 #[derive(Serialize)]
@@ -17,7 +16,11 @@ struct TenantStatus {
     id: String,
     sync_enabled: bool,
     schedule_utc: String,
+    /// When `photosync serve` starts the next scheduled run: the scheduled moment, or now for
+    /// a catch-up.
     next_run_at: String,
+    /// True when the last scheduled moment was missed, so `serve` runs the tenant at once.
+    next_run_catch_up: bool,
     runs: Vec<RunRecord>,
 }
 
@@ -29,12 +32,15 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
     };
     let store = Store::open(&config.data_dir)?;
     let mut statuses = Vec::new();
+    let now = SystemClock.now();
     for tenant in &tenants {
+        let plan = plan_tenant(&store, tenant, config.serve.max_schedule_offset, now)?;
         statuses.push(TenantStatus {
             id: tenant.id.clone(),
             sync_enabled: tenant.sync_enabled,
             schedule_utc: tenant.schedule.to_string(),
-            next_run_at: format_utc(next_daily_run(tenant.schedule, OffsetDateTime::now_utc())),
+            next_run_at: format_utc(plan.start_at),
+            next_run_catch_up: plan.catch_up,
             runs: store.recent_runs(Some(&tenant.id), limit)?,
         });
     }
@@ -51,8 +57,13 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
         } else {
             "disabled"
         };
+        let catch_up = if status.next_run_catch_up {
+            " (catching up a missed night)"
+        } else {
+            ""
+        };
         println!(
-            "tenant {}: sync {enabled}, daily at {} UTC, next run {}",
+            "tenant {}: sync {enabled}, daily at {} UTC, next run {}{catch_up}",
             status.id, status.schedule_utc, status.next_run_at
         );
         if status.runs.is_empty() {

@@ -6,6 +6,7 @@
 
 mod limits;
 mod raw;
+mod serve;
 mod settings;
 
 use std::collections::HashSet;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 pub use limits::Limits;
+pub use serve::ServeSettings;
 pub use settings::{Settings, REDACTED};
 
 use crate::outbound::AllowedHosts;
@@ -22,40 +24,56 @@ use raw::{RawConfig, RawTenant};
 
 /// The daily schedule time when a tenant sets none: 02:00 UTC, a quiet hour for most of Europe
 /// and the Americas.
-pub const DEFAULT_SCHEDULE: ScheduleTime = ScheduleTime { hour: 2, minute: 0 };
+pub const DEFAULT_SCHEDULE: ScheduleTime = ScheduleTime {
+    hour: 2,
+    minute: 0,
+    second: 0,
+};
 
 /// Longest tenant id; tenant ids name directories, so they stay short and plain.
 const MAX_TENANT_ID_LENGTH: usize = 64;
 
-/// A UTC time of day.
+/// A UTC time of day, to the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScheduleTime {
     pub hour: u8,
     pub minute: u8,
+    pub second: u8,
 }
 
 impl ScheduleTime {
-    /// Parses `HH:MM` (24-hour, UTC).
+    /// Parses `HH:MM` or `HH:MM:SS` (24-hour, UTC).
     pub fn parse(text: &str) -> Result<ScheduleTime, String> {
         let invalid = || {
-            format!("'{text}' is not a time of day; write it as \"HH:MM\" in UTC, for example \"02:00\"")
+            format!("'{text}' is not a time of day; write it as \"HH:MM\" or \"HH:MM:SS\" in UTC, for example \"02:00\"")
         };
-        let (hour, minute) = text.split_once(':').ok_or_else(invalid)?;
-        if hour.len() != 2 || minute.len() != 2 {
+        let parts: Vec<&str> = text.split(':').collect();
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|part| part.len() != 2) {
             return Err(invalid());
         }
-        let hour: u8 = hour.parse().map_err(|_| invalid())?;
-        let minute: u8 = minute.parse().map_err(|_| invalid())?;
-        if hour > 23 || minute > 59 {
+        let mut numbers = [0u8; 3];
+        for (number, part) in numbers.iter_mut().zip(&parts) {
+            *number = part.parse().map_err(|_| invalid())?;
+        }
+        let [hour, minute, second] = numbers;
+        if hour > 23 || minute > 59 || second > 59 {
             return Err(invalid());
         }
-        Ok(ScheduleTime { hour, minute })
+        Ok(ScheduleTime {
+            hour,
+            minute,
+            second,
+        })
     }
 }
 
 impl std::fmt::Display for ScheduleTime {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "{:02}:{:02}", self.hour, self.minute)
+        write!(formatter, "{:02}:{:02}", self.hour, self.minute)?;
+        if self.second != 0 {
+            write!(formatter, ":{:02}", self.second)?;
+        }
+        Ok(())
     }
 }
 
@@ -78,6 +96,8 @@ pub struct Config {
     /// Where the database and photo files live.
     pub data_dir: PathBuf,
     pub tenants: Vec<TenantConfig>,
+    /// The `[serve]` table: how `photosync serve` schedules runs.
+    pub serve: ServeSettings,
 }
 
 impl Config {
@@ -113,7 +133,13 @@ impl Config {
             }
             tenants.push(config);
         }
-        Ok(Config { data_dir, tenants })
+        let serve =
+            ServeSettings::from_raw(&raw.serve).map_err(|message| anyhow::anyhow!(message))?;
+        Ok(Config {
+            data_dir,
+            tenants,
+            serve,
+        })
     }
 
     /// Returns the tenant with this id, or an error listing the configured ids.
@@ -255,9 +281,43 @@ mod tests {
             ScheduleTime::parse("23:59"),
             Ok(ScheduleTime {
                 hour: 23,
-                minute: 59
+                minute: 59,
+                second: 0
             })
         );
         assert!(ScheduleTime::parse("24:00").is_err());
+    }
+
+    #[test]
+    fn schedule_parses_seconds() {
+        assert_eq!(
+            ScheduleTime::parse("02:00:30"),
+            Ok(ScheduleTime {
+                hour: 2,
+                minute: 0,
+                second: 30
+            })
+        );
+    }
+
+    #[test]
+    fn schedule_rejects_bad_seconds() {
+        assert!(ScheduleTime::parse("02:00:60").is_err());
+        assert!(ScheduleTime::parse("02:00:5").is_err());
+        assert!(ScheduleTime::parse("02:00:00:00").is_err());
+    }
+
+    #[test]
+    fn serve_table_is_read() {
+        let body = format!("[serve]\nmax_concurrent_tenants = 5\n{MINIMAL}");
+        let config = parse_with_plugin(&body).unwrap();
+        assert_eq!(config.serve.max_concurrent_tenants, 5);
+    }
+
+    #[test]
+    fn serve_table_rejects_zero_concurrency() {
+        let body = format!("[serve]\nmax_concurrent_tenants = 0\n{MINIMAL}");
+        let error = parse_with_plugin(&body).unwrap_err();
+        assert!(format!("{error:#}").contains("max_concurrent_tenants"));
     }
 }

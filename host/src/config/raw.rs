@@ -11,6 +11,8 @@ pub(super) struct RawConfig {
     pub data_dir: Option<PathBuf>,
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<RawTenant>,
+    #[serde(default)]
+    pub serve: super::serve::RawServe,
 }
 
 #[derive(Debug, Deserialize)]

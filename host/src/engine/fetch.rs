@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::report::{failure_kind, failure_message, RunError};
@@ -52,13 +53,15 @@ pub struct FetchContext {
     pub local: HashMap<String, store::LocalPhoto>,
     pub queue: Mutex<VecDeque<User>>,
     pub abort: AtomicBool,
+    /// The run's cancellation token: once cancelled, workers take no further user.
+    pub cancel: CancellationToken,
     pub retries: AtomicU64,
     pub throttle_budget: ThrottleBudget,
 }
 
 impl FetchContext {
     fn next_user(&self) -> Option<User> {
-        if self.abort.load(Ordering::SeqCst) {
+        if self.abort.load(Ordering::SeqCst) || self.cancel.is_cancelled() {
             return None;
         }
         self.queue
@@ -192,7 +195,11 @@ async fn fetch_with_retry(
             reason = %failure_kind(outcome.as_ref().unwrap_err()),
             "retrying photo request"
         );
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            // The caller sees the error it would have retried; the run ends as interrupted.
+            () = context.cancel.cancelled() => return Ok(outcome),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod fetch;
 mod listing;
 mod report;
 mod retry;
+mod start;
 mod verify;
 
 use std::collections::{HashSet, VecDeque};
@@ -16,11 +17,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use report::{RunError, RunReport};
+pub use start::StartError;
 pub use verify::{verify_photo, PhotoShape, MAX_PHOTO_BYTES};
 
 use crate::config::TenantConfig;
@@ -36,6 +39,8 @@ use retry::ThrottleBudget;
 const LEASE_TTL: Duration = Duration::from_secs(120);
 /// How often a running run renews its lease: three renewals per TTL survive one slow write.
 const LEASE_RENEW_INTERVAL: Duration = Duration::from_secs(40);
+/// Error kind of a run stopped by its cancellation token.
+const INTERRUPTED: &str = "interrupted";
 
 /// A request to run one tenant now.
 #[derive(Clone, Debug)]
@@ -44,8 +49,12 @@ pub struct RunRequest {
     /// Fetch and decide, but write no photo and commit nothing.
     pub dry_run: bool,
     /// Cancelled when the host shuts down: the run stops at a safe point, commits nothing and
-    /// is recorded as interrupted.
+    /// is recorded as interrupted. During the listing, the plugin call in progress is
+    /// abandoned. During the photo phase, each worker finishes its current user first.
     pub cancel: CancellationToken,
+    /// The scheduled moment a scheduled run serves. With a moment, the run does not start
+    /// when a run for that moment or a later one already ended (`StartError::AlreadyAttempted`).
+    pub scheduled_for: Option<OffsetDateTime>,
 }
 
 impl RunRequest {
@@ -55,6 +64,17 @@ impl RunRequest {
             trigger: Trigger::Manual,
             dry_run: false,
             cancel: CancellationToken::new(),
+            scheduled_for: None,
+        }
+    }
+
+    /// Creates the request of a scheduled run for `moment`, stopped when `cancel` is cancelled.
+    pub fn scheduled(moment: OffsetDateTime, cancel: CancellationToken) -> RunRequest {
+        RunRequest {
+            trigger: Trigger::Schedule,
+            dry_run: false,
+            cancel,
+            scheduled_for: Some(moment),
         }
     }
 }
@@ -73,9 +93,10 @@ impl Progress for NoProgress {}
 
 /// Runs one tenant's sync and records it.
 ///
-/// Returns `Err` only when the run could not start or could not be recorded, for example when
-/// the lease is taken or the database fails. A run that fails for any other reason returns a
-/// report with status `failed`.
+/// Returns `Err` only when the run could not start or could not be recorded: a [`StartError`]
+/// when the lease is taken or the scheduled moment was already run, another error when the
+/// database fails. A run that fails for any other reason returns a report with status `failed`,
+/// and a cancelled one a report with status `interrupted`.
 pub async fn run_tenant(
     runtime: &Runtime,
     store: &Arc<Store>,
@@ -85,17 +106,43 @@ pub async fn run_tenant(
 ) -> Result<RunReport> {
     let lease = match store.acquire_lease(&tenant.id, LEASE_TTL)? {
         Ok(lease) => lease,
-        Err(holder) => anyhow::bail!(
-            "a run of tenant '{}' is already in progress (held by {holder}); wait for it to finish, or for its lease to expire within {} s if that host crashed",
-            tenant.id,
-            LEASE_TTL.as_secs()
-        ),
+        Err(holder) => {
+            return Err(StartError::LeaseTaken {
+                tenant: tenant.id.clone(),
+                holder,
+                ttl_seconds: LEASE_TTL.as_secs(),
+            }
+            .into())
+        }
     };
+    // Checked while holding the lease, so a host that waited for another host's run finds it.
+    if let Some(moment) = request.scheduled_for {
+        let attempted = match store.last_attempted_moment(&tenant.id) {
+            Ok(attempted) => attempted,
+            Err(error) => {
+                release(store, &lease);
+                return Err(error);
+            }
+        };
+        if attempted.is_some_and(|last| last >= moment) {
+            release(store, &lease);
+            return Err(StartError::AlreadyAttempted {
+                tenant: tenant.id.clone(),
+                moment,
+            }
+            .into());
+        }
+    }
     let abandoned = store.mark_abandoned_runs(&tenant.id)?;
     if abandoned > 0 {
         tracing::warn!(tenant = %tenant.id, abandoned, "marked runs left by a stopped host as interrupted");
     }
-    let run_id = store.begin_run(&tenant.id, request.trigger, request.dry_run)?;
+    let run_id = store.begin_run(
+        &tenant.id,
+        request.trigger,
+        request.dry_run,
+        request.scheduled_for,
+    )?;
     let span = tracing::info_span!("run", tenant = %tenant.id, run_id);
     let heartbeat = {
         let (store, lease) = (store.clone(), lease.clone());
@@ -134,10 +181,24 @@ pub async fn run_tenant(
     .await;
     heartbeat.abort();
     progress.finished();
-    if let Err(error) = store.release_lease(&lease) {
-        tracing::warn!(tenant = %tenant.id, "failed to release the run lease: {error:#}");
-    }
+    release(store, &lease);
     result
+}
+
+fn release(store: &Store, lease: &crate::store::Lease) {
+    if let Err(error) = store.release_lease(lease) {
+        tracing::warn!(tenant = %lease.tenant, "failed to release the run lease: {error:#}");
+    }
+}
+
+fn interrupted(tenant: &TenantConfig) -> RunError {
+    RunError::new(
+        INTERRUPTED,
+        format!(
+            "the run of tenant '{}' was stopped because the host is shutting down; nothing was changed, the next start runs it again",
+            tenant.id
+        ),
+    )
 }
 
 /// A completed run, ready to commit.
@@ -158,6 +219,9 @@ async fn execute(
     request: &RunRequest,
     progress: &dyn Progress,
 ) -> Execution {
+    if request.cancel.is_cancelled() {
+        return Err((interrupted(tenant), None));
+    }
     let loaded = runtime
         .load(&tenant.plugin)
         .map_err(|error| (RunError::new("plugin_load", format!("{error:#}")), None))?;
@@ -174,12 +238,14 @@ async fn execute(
     let with_plugin = |error: RunError| (error, Some(plugin.clone()));
     check_settings(tenant, &info.settings, &plugin).map_err(with_plugin)?;
 
-    let (users, listing_retries) =
-        listing::list_all_users(&mut first, &tenant.id, tenant.limits.retries, |count| {
-            progress.listed(count)
-        })
-        .await
-        .map_err(with_plugin)?;
+    let listing = listing::list_all_users(&mut first, &tenant.id, tenant.limits.retries, |count| {
+        progress.listed(count)
+    });
+    // Dropping the listing abandons its plugin call; the instance is not used again.
+    let (users, listing_retries) = tokio::select! {
+        listed = listing => listed.map_err(with_plugin)?,
+        () = request.cancel.cancelled() => return Err(with_plugin(interrupted(tenant))),
+    };
     let local = store
         .local_photos(&tenant.id)
         .map_err(|error| with_plugin(RunError::new("storage", format!("{error:#}"))))?;
@@ -221,6 +287,7 @@ async fn execute(
         local,
         queue: Mutex::new(included),
         abort: AtomicBool::new(false),
+        cancel: request.cancel.clone(),
         retries: AtomicU64::new(0),
         throttle_budget: ThrottleBudget::new(tenant.limits.throttle_budget),
     });
@@ -284,12 +351,15 @@ async fn execute(
         }
     }
     counts.retries += context.retries.load(Ordering::Relaxed);
+    if fatal.is_none() && request.cancel.is_cancelled() {
+        fatal = Some(interrupted(tenant));
+    }
     if let Some(error) = fatal {
         if !request.dry_run {
             // The files this run wrote are referenced by nothing unless an earlier run stored
             // the same bytes; `remove_unreferenced_blobs` checks before deleting.
             if let Err(cleanup) = store.remove_unreferenced_blobs(&tenant.id, &written) {
-                tracing::warn!("failed to delete the photo files of a failed run: {cleanup:#}");
+                tracing::warn!("failed to delete the photo files of a stopped run: {cleanup:#}");
             }
         }
         return Err(with_plugin(error));
@@ -403,7 +473,11 @@ fn record(
         Err((error, plugin)) => RunReport {
             run_id,
             tenant: tenant.id.clone(),
-            status: RunStatus::Failed,
+            status: if error.kind == INTERRUPTED {
+                RunStatus::Interrupted
+            } else {
+                RunStatus::Failed
+            },
             dry_run: request.dry_run,
             plugin,
             counts: RunCounts::default(),

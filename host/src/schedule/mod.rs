@@ -1,21 +1,35 @@
-//! The daily schedule: when each tenant's next run is due, in UTC.
+//! The daily schedule: when each tenant's next run is due, in UTC, and the scheduler that
+//! starts the runs.
+//!
+//! Each tenant runs once a day at its `schedule` time of day in UTC plus its offset (see
+//! [`tenant_offset`]). That instant is the tenant's *scheduled moment* for the day. Local time
+//! zones and their daylight-saving changes never enter the computation.
+//!
+//! A scheduled moment counts as *attempted* once a scheduled, non-dry run that serves that
+//! moment or a later one has ended `succeeded`, `partial` or `failed`. Manual runs, dry runs,
+//! runs still going and runs ended `interrupted` do not count. At start-up and after each run,
+//! a tenant's task takes the latest scheduled moment at or before now: if it is not attempted,
+//! the tenant *catches up* and runs now (once, however many nights were missed); otherwise it
+//! sleeps until the next moment. A failed run counts as attempted, so a failing tenant runs
+//! again the next night instead of in a loop. A tenant with no scheduled run yet catches up
+//! at the first start.
+//!
+//! At most `max_concurrent_tenants` runs go on at once; the others wait in the order they
+//! became due. The engine's run lease keeps two runs of one tenant apart, also across host
+//! processes, and the engine checks the run history for the scheduled moment while it holds
+//! the lease, so a second host does not repeat a run that the first one finished.
+
+mod clock;
+mod offset;
+mod plan;
+mod scheduler;
 
 use time::OffsetDateTime;
 
-use crate::config::ScheduleTime;
-
-/// Returns the first time of day `schedule` (UTC) strictly after `now`.
-pub fn next_daily_run(schedule: ScheduleTime, now: OffsetDateTime) -> OffsetDateTime {
-    let now = now.to_offset(time::UtcOffset::UTC);
-    let time_of_day =
-        time::Time::from_hms(schedule.hour, schedule.minute, 0).expect("validated schedule");
-    let today = now.replace_time(time_of_day);
-    if today > now {
-        today
-    } else {
-        today + time::Duration::days(1)
-    }
-}
+pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use offset::tenant_offset;
+pub use plan::{latest_moment, next_daily_run, plan_next, plan_tenant, Plan};
+pub use scheduler::{Scheduler, SchedulerHandle, START_RETRY_INTERVAL};
 
 /// Formats a time as RFC 3339 (ISO 8601) in UTC, the format of every time photosync prints.
 pub fn format_utc(moment: OffsetDateTime) -> String {
@@ -23,31 +37,4 @@ pub fn format_utc(moment: OffsetDateTime) -> String {
         .to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    const TWO_AM: ScheduleTime = ScheduleTime { hour: 2, minute: 0 };
-
-    #[test]
-    fn before_schedule_runs_today() {
-        let next = next_daily_run(TWO_AM, datetime!(2026-03-10 01:59 UTC));
-        assert_eq!(next, datetime!(2026-03-10 02:00 UTC));
-    }
-
-    #[test]
-    fn after_schedule_runs_tomorrow() {
-        let next = next_daily_run(TWO_AM, datetime!(2026-03-10 02:00 UTC));
-        assert_eq!(next, datetime!(2026-03-11 02:00 UTC));
-    }
-
-    #[test]
-    fn local_offset_does_not_move_schedule() {
-        // 02:30 +01:00 is 01:30 UTC, so the run is still due today.
-        let next = next_daily_run(TWO_AM, datetime!(2026-03-10 02:30 +01:00));
-        assert_eq!(next, datetime!(2026-03-10 02:00 UTC));
-    }
 }

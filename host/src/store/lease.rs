@@ -1,9 +1,11 @@
 //! Run leases: at most one run per tenant at a time, across every host process sharing the database.
 //!
-//! A lease row names its holder (`hostname:pid`) and an expiry. A holder renews it while its run
+//! A lease row names its holder (`hostname:pid:store`, where `store` counts the stores opened
+//! by that process) and an expiry. A holder renews it while its run
 //! goes on; a crashed holder stops renewing, so its lease expires. A holder on this machine whose
 //! process is gone is treated as expired at once, so a restart after a crash does not wait.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
@@ -21,7 +23,7 @@ pub struct Lease {
 impl Store {
     /// Takes the run lease of `tenant` for `ttl`, or returns the current holder when it is taken.
     pub fn acquire_lease(&self, tenant: &str, ttl: Duration) -> Result<Result<Lease, String>> {
-        let holder = holder_id();
+        let holder = self.holder.clone();
         let mut connection = self.connection();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: Option<(String, i64)> = transaction
@@ -95,13 +97,19 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".to_string())
 }
 
-fn holder_id() -> String {
-    format!("{}:{}", hostname(), std::process::id())
+/// Returns a new holder id. Each store gets its own, so two stores opened by one process on
+/// the same database exclude each other like two processes do.
+pub(super) fn new_holder_id() -> String {
+    static OPENED_STORES: AtomicU64 = AtomicU64::new(0);
+    let store = OPENED_STORES.fetch_add(1, Ordering::Relaxed);
+    format!("{}:{}:{store}", hostname(), std::process::id())
 }
 
-/// Tells whether a holder ran on this machine and its process no longer exists.
+/// Tells whether a holder ran on this machine and its process no longer exists. Reads both
+/// `hostname:pid:store` and the older `hostname:pid`.
 fn holder_is_dead(holder: &str) -> bool {
-    let Some((host, pid)) = holder.rsplit_once(':') else {
+    let mut parts = holder.split(':');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
         return false;
     };
     if host != hostname() || !cfg!(target_os = "linux") {
@@ -142,6 +150,40 @@ mod tests {
         let store = Store::open(directory.path()).unwrap();
         let connection = store.connection();
         // Linux pids never exceed 2^22, so this process cannot exist.
+        let dead = format!("{}:99999999:0", hostname());
+        connection
+            .execute(
+                "INSERT INTO leases (tenant, holder, expires_at) VALUES ('contoso', ?1, ?2)",
+                params![dead, unix_now() + 600],
+            )
+            .unwrap();
+        drop(connection);
+        let lease = store
+            .acquire_lease("contoso", Duration::from_secs(60))
+            .unwrap();
+        assert!(lease.is_ok());
+    }
+
+    #[test]
+    fn second_store_in_process_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let first = Store::open(directory.path()).unwrap();
+        let second = Store::open(directory.path()).unwrap();
+        first
+            .acquire_lease("contoso", Duration::from_secs(60))
+            .unwrap()
+            .unwrap();
+        let refused = second
+            .acquire_lease("contoso", Duration::from_secs(60))
+            .unwrap();
+        assert!(refused.is_err());
+    }
+
+    #[test]
+    fn dead_holder_without_store_number_is_replaced() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let connection = store.connection();
         let dead = format!("{}:99999999", hostname());
         connection
             .execute(

@@ -23,7 +23,8 @@ pub use runs::{RunCounts, RunFailure, RunOutcome, RunRecord, RunStatus, Trigger}
 pub use users::DirectoryUser;
 
 /// Schema version written to `PRAGMA user_version`; bump it with a migration when the schema changes.
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 adds `runs.scheduled_for`.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another process's lock on the database before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -32,6 +33,8 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Store {
     connection: Mutex<Connection>,
     root: PathBuf,
+    /// This store's name in run leases, unique per `Store::open` on this machine.
+    holder: String,
 }
 
 impl Store {
@@ -51,6 +54,7 @@ impl Store {
         Ok(Store {
             connection: Mutex::new(connection),
             root: data_dir.to_path_buf(),
+            holder: lease::new_holder_id(),
         })
     }
 
@@ -77,6 +81,10 @@ fn migrate(connection: &Connection) -> Result<()> {
         );
     }
     connection.execute_batch(include_str!("schema.sql"))?;
+    if version < 2 {
+        // `schema.sql` creates version-1 tables, so a new database takes this step too.
+        connection.execute_batch("ALTER TABLE runs ADD COLUMN scheduled_for INTEGER")?;
+    }
     connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
@@ -86,4 +94,43 @@ pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_one_database_gains_scheduled_for() {
+        let directory = tempfile::tempdir().unwrap();
+        let connection = Connection::open(directory.path().join("photosync.db")).unwrap();
+        connection
+            .execute_batch(include_str!("schema.sql"))
+            .unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        drop(connection);
+
+        let store = Store::open(directory.path()).unwrap();
+
+        let connection = store.connection();
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let columns: i64 = connection
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'scheduled_for'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 1);
+    }
+
+    #[test]
+    fn reopened_database_keeps_schema() {
+        let directory = tempfile::tempdir().unwrap();
+        drop(Store::open(directory.path()).unwrap());
+        assert!(Store::open(directory.path()).is_ok());
+    }
 }

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use rusqlite::{params, Row};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::{now_rfc3339, Store};
 
@@ -116,14 +117,51 @@ pub struct RunOutcome<'a> {
 }
 
 impl Store {
-    /// Records the start of a run and returns its id.
-    pub fn begin_run(&self, tenant: &str, trigger: Trigger, dry_run: bool) -> Result<i64> {
+    /// Records the start of a run and returns its id. `scheduled_for` is the scheduled moment
+    /// a scheduled run serves, which can be hours before it starts when it catches up.
+    pub fn begin_run(
+        &self,
+        tenant: &str,
+        trigger: Trigger,
+        dry_run: bool,
+        scheduled_for: Option<OffsetDateTime>,
+    ) -> Result<i64> {
         let connection = self.connection();
         connection.execute(
-            "INSERT INTO runs (tenant, trigger_kind, dry_run, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)",
-            params![tenant, trigger.as_str(), dry_run, now_rfc3339()],
+            "INSERT INTO runs (tenant, trigger_kind, dry_run, status, started_at, scheduled_for)
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5)",
+            params![
+                tenant,
+                trigger.as_str(),
+                dry_run,
+                now_rfc3339(),
+                scheduled_for.map(OffsetDateTime::unix_timestamp)
+            ],
         )?;
         Ok(connection.last_insert_rowid())
+    }
+
+    /// Returns the latest scheduled moment of `tenant` that a scheduled run attempted: one that
+    /// ended `succeeded`, `partial` or `failed`. Interrupted, running and dry runs do not count,
+    /// and neither do manual runs.
+    ///
+    /// Runs record the moment they serve in `scheduled_for` because `started_at` cannot tell it:
+    /// a catch-up run starts long after its moment. Runs written before schema version 2 have
+    /// no `scheduled_for`, so their `started_at` is used instead. It is at or after their moment.
+    pub fn last_attempted_moment(&self, tenant: &str) -> Result<Option<OffsetDateTime>> {
+        let connection = self.connection();
+        let latest: Option<i64> = connection.query_row(
+            "SELECT MAX(COALESCE(scheduled_for, CAST(strftime('%s', started_at) AS INTEGER)))
+             FROM runs
+             WHERE tenant = ?1 AND trigger_kind = 'schedule' AND dry_run = 0
+                   AND status IN ('succeeded', 'partial', 'failed')",
+            [tenant],
+            |row| row.get(0),
+        )?;
+        latest
+            .map(OffsetDateTime::from_unix_timestamp)
+            .transpose()
+            .map_err(|error| anyhow::anyhow!("invalid scheduled_for in the runs table: {error}"))
     }
 
     /// Records how a run ended, with its counts and failures, in one transaction.
@@ -258,7 +296,9 @@ mod tests {
     fn finished_run_keeps_counts_and_failures() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path()).unwrap();
-        let run_id = store.begin_run("contoso", Trigger::Manual, false).unwrap();
+        let run_id = store
+            .begin_run("contoso", Trigger::Manual, false, None)
+            .unwrap();
         let counts = RunCounts {
             listed: 3,
             downloaded: 2,
@@ -290,10 +330,78 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path()).unwrap();
         store
-            .begin_run("contoso", Trigger::Schedule, false)
+            .begin_run("contoso", Trigger::Schedule, false, None)
             .unwrap();
         assert_eq!(store.mark_abandoned_runs("contoso").unwrap(), 1);
         let runs = store.recent_runs(None, 10).unwrap();
         assert_eq!(runs[0].status, RunStatus::Interrupted);
+    }
+
+    fn finish(store: &Store, run_id: i64, status: RunStatus) {
+        let outcome = RunOutcome {
+            status,
+            plugin: None,
+            counts: &RunCounts::default(),
+            error: None,
+            failures: &[],
+        };
+        store.finish_run(run_id, &outcome).unwrap();
+    }
+
+    #[test]
+    fn attempted_moment_counts_failed_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let moment = time::macros::datetime!(2026-03-10 02:00 UTC);
+        let run_id = store
+            .begin_run("contoso", Trigger::Schedule, false, Some(moment))
+            .unwrap();
+        finish(&store, run_id, RunStatus::Failed);
+        assert_eq!(
+            store.last_attempted_moment("contoso").unwrap(),
+            Some(moment)
+        );
+    }
+
+    #[test]
+    fn attempted_moment_skips_interrupted_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let moment = time::macros::datetime!(2026-03-10 02:00 UTC);
+        let run_id = store
+            .begin_run("contoso", Trigger::Schedule, false, Some(moment))
+            .unwrap();
+        finish(&store, run_id, RunStatus::Interrupted);
+        assert_eq!(store.last_attempted_moment("contoso").unwrap(), None);
+    }
+
+    #[test]
+    fn attempted_moment_skips_manual_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let run_id = store
+            .begin_run("contoso", Trigger::Manual, false, None)
+            .unwrap();
+        finish(&store, run_id, RunStatus::Succeeded);
+        assert_eq!(store.last_attempted_moment("contoso").unwrap(), None);
+    }
+
+    #[test]
+    fn attempted_moment_reads_version_one_rows() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store
+            .connection()
+            .execute(
+                "INSERT INTO runs (tenant, trigger_kind, dry_run, status, started_at)
+                 VALUES ('contoso', 'schedule', 0, 'succeeded', '2026-03-10T02:00:07.25Z')",
+                [],
+            )
+            .unwrap();
+        let expected = time::macros::datetime!(2026-03-10 02:00:07 UTC);
+        assert_eq!(
+            store.last_attempted_moment("contoso").unwrap(),
+            Some(expected)
+        );
     }
 }

@@ -1,5 +1,6 @@
 -- photosync metadata, schema version 1. Photo bytes live in content-addressed files beside
--- this database; rows here point at them by sha256.
+-- this database; rows here point at them by sha256. Later versions change these tables with
+-- the migration steps in `mod.rs`, so this file stays at version 1.
 
 CREATE TABLE IF NOT EXISTS photos (
     tenant       TEXT    NOT NULL,

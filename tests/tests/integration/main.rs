@@ -4,9 +4,12 @@
 mod support;
 
 mod auth;
+mod interrupt;
 mod listing;
 mod outbound;
 mod photos;
 mod process;
 mod removal;
+mod schedule;
+mod serve;
 mod throttling;

@@ -1,0 +1,87 @@
+//! `photosync serve`: the long-lived host that runs every tenant on its daily schedule until
+//! SIGTERM or SIGINT, then stops its runs at a safe point and exits.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::Config;
+use crate::runtime::Runtime;
+use crate::schedule::{Clock, Scheduler, SchedulerHandle, SystemClock};
+use crate::store::Store;
+
+/// The parts of a running `serve` process that other services of the process (such as an
+/// HTTP API) share.
+pub struct ServeContext {
+    pub config: Config,
+    pub store: Arc<Store>,
+    pub runtime: Arc<Runtime>,
+    /// Starts runs through the scheduler's run slots and lease.
+    pub scheduler: SchedulerHandle,
+}
+
+/// A started scheduler with its context.
+pub struct Serving {
+    pub context: ServeContext,
+    scheduler: Scheduler,
+}
+
+impl Serving {
+    /// Opens the store, creates the runtime and starts the scheduler on `clock`.
+    pub fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Serving> {
+        let store = Arc::new(Store::open(&config.data_dir)?);
+        let runtime = Arc::new(Runtime::new()?);
+        let scheduler = Scheduler::start(
+            config.tenants.clone(),
+            store.clone(),
+            runtime.clone(),
+            clock,
+            &config.serve,
+        );
+        let context = ServeContext {
+            scheduler: scheduler.handle(),
+            config,
+            store,
+            runtime,
+        };
+        Ok(Serving { context, scheduler })
+    }
+
+    /// Cancels the runs, waits up to `serve.shutdown_grace_seconds` for them to stop, and
+    /// returns.
+    pub async fn stop(self) {
+        let grace = self.context.config.serve.shutdown_grace;
+        self.scheduler.shutdown();
+        if self.scheduler.wait(grace).await {
+            tracing::info!("every run stopped; exiting");
+        } else {
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "some runs did not stop within the shutdown grace time; exiting anyway, and the next start records them as interrupted and catches them up"
+            );
+        }
+    }
+}
+
+/// Runs `photosync serve` until SIGTERM or SIGINT.
+pub async fn run(config_path: &Path) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let mut terminate = signal(SignalKind::terminate()).context("failed to listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("failed to listen for SIGINT")?;
+    let tenants = config.tenants.len();
+    let serving = Serving::start(config, Arc::new(SystemClock))?;
+    tracing::info!(tenants, "photosync serve started");
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        "shutting down: no new runs start, running ones stop at a safe point"
+    );
+    serving.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
