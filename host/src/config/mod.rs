@@ -6,7 +6,9 @@
 
 mod limits;
 mod raw;
+mod serve_api;
 mod settings;
+mod tokens;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 pub use limits::Limits;
+pub use serve_api::{ServeConfig, DEFAULT_LISTEN};
 pub use settings::{Settings, REDACTED};
+pub use tokens::{ApiToken, TokenRole};
 
 use crate::outbound::AllowedHosts;
 use raw::{RawConfig, RawTenant};
@@ -23,6 +27,9 @@ use raw::{RawConfig, RawTenant};
 /// The daily schedule time when a tenant sets none: 02:00 UTC, a quiet hour for most of Europe
 /// and the Americas.
 pub const DEFAULT_SCHEDULE: ScheduleTime = ScheduleTime { hour: 2, minute: 0 };
+
+/// The message shown while sync locks manual photo edits, when a tenant sets no `sync_message`.
+pub const DEFAULT_SYNC_MESSAGE: &str = "Your profile photo is synchronized from Microsoft 365. To change it, update your photo in Outlook or Teams; the new photo appears here after the next nightly sync.";
 
 /// Longest tenant id; tenant ids name directories, so they stay short and plain.
 const MAX_TENANT_ID_LENGTH: usize = 64;
@@ -67,6 +74,10 @@ pub struct TenantConfig {
     pub schedule: ScheduleTime,
     /// While true, the platform locks manual photo edits for in-scope users.
     pub sync_enabled: bool,
+    /// The platform's message while manual photo edits are locked.
+    pub sync_message: String,
+    /// Bearer tokens of the platform API for this tenant.
+    pub api_tokens: Vec<ApiToken>,
     pub allowed_hosts: Arc<AllowedHosts>,
     pub settings: Arc<Settings>,
     pub limits: Limits,
@@ -78,6 +89,8 @@ pub struct Config {
     /// Where the database and photo files live.
     pub data_dir: PathBuf,
     pub tenants: Vec<TenantConfig>,
+    /// The platform API's `[serve]` settings.
+    pub serve: ServeConfig,
 }
 
 impl Config {
@@ -113,7 +126,19 @@ impl Config {
             }
             tenants.push(config);
         }
-        Ok(Config { data_dir, tenants })
+        tokens::check_unique_across_tenants(
+            tenants
+                .iter()
+                .map(|tenant| (tenant.id.as_str(), tenant.api_tokens.as_slice())),
+        )
+        .map_err(|message| anyhow::anyhow!("{message}"))?;
+        let serve =
+            ServeConfig::from_raw(&raw.serve).map_err(|message| anyhow::anyhow!("{message}"))?;
+        Ok(Config {
+            data_dir,
+            tenants,
+            serve,
+        })
     }
 
     /// Returns the tenant with this id, or an error listing the configured ids.
@@ -154,11 +179,21 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
         .map_err(|message| format!("allowed_hosts: {message}"))?;
     let settings = Settings::resolve(&raw.settings, base)?;
     let limits = Limits::from_raw(&raw.limits)?;
+    let sync_message = match &raw.sync_message {
+        Some(text) if text.trim().is_empty() => {
+            return Err("sync_message is empty; remove it to use the default message".to_string())
+        }
+        Some(text) => text.clone(),
+        None => DEFAULT_SYNC_MESSAGE.to_string(),
+    };
+    let api_tokens = tokens::validate_tokens(&raw.api_tokens)?;
     Ok(TenantConfig {
         id: raw.id.clone(),
         plugin,
         schedule,
         sync_enabled: raw.sync_enabled.unwrap_or(true),
+        sync_message,
+        api_tokens,
         allowed_hosts: Arc::new(allowed_hosts),
         settings: Arc::new(settings),
         limits,
