@@ -128,6 +128,8 @@ pub fn validate_photo(bytes: &[u8], declared: Option<&str>) -> Result<ValidPhoto
         .into_dimensions()
         .map_err(|error| invalid_image(format!("the {content_type} header is invalid: {error}")))?;
     check_pixels(width, height)?;
+    // NOTE: the JPEG decoder of image 0.25 (zune-jpeg) fills a truncated scan with grey instead
+    // of failing, so a cut-off JPEG passes this check; PNG and GIF truncation is rejected.
     decode_oriented(bytes, format).map_err(|error| match error {
         image::ImageError::Limits(_) => too_many_pixels(width, height),
         other => invalid_image(format!("the {content_type} image does not decode: {other}")),
