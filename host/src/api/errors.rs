@@ -92,3 +92,30 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
         ),
     )
 }
+
+/// Longest plain-text rejection body rewritten as JSON; axum's rejection texts are one line.
+const MAX_REJECTION_TEXT: usize = 4096;
+
+/// Rewrites axum's plain-text extractor rejections (such as a path segment that is not valid
+/// UTF-8) as the API's JSON error body, so every 4xx answer has the same shape.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_text = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/plain"));
+    if !status.is_client_error() || !is_text {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), MAX_REJECTION_TEXT)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    ApiError::new(
+        status,
+        "invalid_request",
+        format!("{text}; check the request against GET /v1/openapi.json"),
+    )
+    .into_response()
+}

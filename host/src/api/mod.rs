@@ -194,6 +194,7 @@ pub fn router(state: ApiState) -> Router {
     router
         .fallback(errors::route_not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(axum::middleware::map_response(errors::json_rejections))
         .with_state(state)
 }
 

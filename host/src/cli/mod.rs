@@ -1,5 +1,6 @@
 //! The `photosync` command line: argument parsing and the subcommands.
 
+mod hash_token;
 mod print;
 mod progress;
 mod status;
@@ -50,6 +51,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Read an API token from standard input and print its sha256 for `[[tenant.api_tokens]]`.
+    HashToken,
 }
 
 impl Cli {
@@ -69,6 +72,7 @@ impl Cli {
                 json,
                 runs,
             } => status::run(&config, tenant.as_deref(), json, runs),
+            Command::HashToken => hash_token::run(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Authentication and authorization: tokens, roles, and tenant boundaries.
 
+use std::io::Write;
+
 use reqwest::StatusCode;
 
 use super::server::{
@@ -151,4 +153,21 @@ async fn unknown_tenant_looks_like_other_tenant() {
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[test]
+fn hash_token_prints_configured_form() {
+    let token = "ZP6m3b0Qw9k2s7Xv1yJc4Lr8TqN5uHdE";
+    let mut child = std::process::Command::new(crate::support::photosync_binary())
+        .arg("hash-token")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let output = child.wait_with_output().unwrap();
+
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(printed.trim(), photosync::api::hash_token(token));
 }

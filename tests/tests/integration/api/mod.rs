@@ -6,4 +6,5 @@ mod lock;
 mod runs;
 mod server;
 mod serving;
+mod switching;
 mod uploads;

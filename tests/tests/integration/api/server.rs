@@ -34,8 +34,21 @@ pub struct ApiServer {
     pub config: Arc<Config>,
     pub base_url: String,
     pub client: reqwest::Client,
-    _directory: tempfile::TempDir,
+    directory: tempfile::TempDir,
+    _running: Running,
+}
+
+/// Stops the server task when dropped.
+struct Running {
     shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
 }
 
 /// One wasmtime runtime shared by the API servers of this test binary.
@@ -52,6 +65,23 @@ impl ApiServer {
     pub async fn start(fixture: Fixture, sync_enabled: bool) -> ApiServer {
         let sim = GraphSim::start(fixture).await.expect("graph-sim starts");
         let directory = tempfile::tempdir().unwrap();
+        ApiServer::launch(sim, directory, sync_enabled).await
+    }
+
+    /// Stops this server and starts a new one on the same data directory and simulator, with
+    /// `sync_enabled` switched as an operator would in the configuration file.
+    pub async fn restart(self, sync_enabled: bool) -> ApiServer {
+        let ApiServer {
+            sim,
+            directory,
+            _running,
+            ..
+        } = self;
+        drop(_running);
+        ApiServer::launch(sim, directory, sync_enabled).await
+    }
+
+    async fn launch(sim: GraphSim, directory: tempfile::TempDir, sync_enabled: bool) -> ApiServer {
         let config = Arc::new(write_config(
             directory.path(),
             &sim.base_url(),
@@ -72,8 +102,10 @@ impl ApiServer {
             config,
             base_url,
             client: reqwest::Client::new(),
-            _directory: directory,
-            shutdown: Some(shutdown),
+            directory,
+            _running: Running {
+                shutdown: Some(shutdown),
+            },
         }
     }
 
@@ -117,14 +149,6 @@ impl ApiServer {
             .photo("contoso", &member(index).id)
             .unwrap()
             .map(|photo| (photo.sha256, photo.source))
-    }
-}
-
-impl Drop for ApiServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
     }
 }
 

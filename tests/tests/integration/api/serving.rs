@@ -290,3 +290,20 @@ fn rotated_jpeg() -> Vec<u8> {
     bytes.extend_from_slice(&jpeg[2..]);
     bytes
 }
+
+#[tokio::test]
+async fn invalid_path_is_json_bad_request() {
+    let server = ApiServer::start(fixture(vec![member(1)]), true).await;
+
+    let response = server
+        .client
+        .get(server.url("/v1/tenants/contoso/users/%FF/photo"))
+        .bearer_auth(USER1_TOKEN)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let (code, _) = error_body(response).await;
+    assert_eq!(code, "invalid_request");
+}
