@@ -1,14 +1,14 @@
 //! The API's one error type and its JSON body: `{"error": code, "message": text}`.
 //!
 //! `error` is a stable snake_case code that clients branch on; `message` is a sentence for
-//! people that says what failed, on which value, and what to do next.
+//! people that states what failed, on which value, and what to do next.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-/// An error answer of the API.
+/// An error response of the API.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -93,11 +93,12 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
     )
 }
 
-/// Longest plain-text rejection body rewritten as JSON; axum's rejection texts are one line.
+/// Maximum length of a plain-text rejection body that is rewritten as JSON. Axum's rejection
+/// texts are one line.
 const MAX_REJECTION_TEXT: usize = 4096;
 
 /// Rewrites axum's plain-text extractor rejections (such as a path segment that is not valid
-/// UTF-8) as the API's JSON error body, so every 4xx answer has the same shape.
+/// UTF-8) as the API's JSON error body, so every 4xx response has the same shape.
 pub async fn json_rejections(response: Response) -> Response {
     let status = response.status();
     let is_text = response

@@ -161,7 +161,7 @@ impl RouteSpec {
     }
 }
 
-/// Every route of the API. The router is built from this table and the OpenAPI test compares
+/// Lists every route of the API. The router is built from this table and the OpenAPI test compares
 /// it with the document, so the two cannot drift apart.
 pub(crate) fn route_table() -> Vec<RouteSpec> {
     vec![
@@ -185,7 +185,7 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
         .collect()
 }
 
-/// Builds the API router with JSON 404 and 405 answers for unknown routes and methods.
+/// Builds the API router with JSON 404 and 405 responses for unknown routes and methods.
 pub fn router(state: ApiState) -> Router {
     let mut router = Router::new();
     for route in route_table() {

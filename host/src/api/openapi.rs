@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 description of the API, served at `GET /v1/openapi.json`.
 //!
-//! The document is written by hand next to the routes; a unit test compares its paths and
+//! The document is written by hand next to the routes. A unit test compares its paths and
 //! methods with the router's route table and fails on any difference.
 
 use axum::Json;
@@ -10,7 +10,7 @@ use super::resize::AVATAR_SIZES;
 use super::upload::{MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS};
 use super::{ADMIN_PHOTO_PATH, OPENAPI_PATH, POLICY_PATH, RUNS_PATH, USER_PHOTO_PATH};
 
-/// `GET /v1/openapi.json`: needs no token, because it describes routes and holds no data.
+/// `GET /v1/openapi.json`: needs no token, because it describes routes and contains no data.
 pub async fn get_openapi() -> Json<Value> {
     Json(document())
 }

@@ -1,5 +1,5 @@
 //! The photo policy: whether sync locks a user's manual photo edits, with which message, and
-//! the `GET /v1/tenants/{tenant}/photo-policy` answer the apps use to show that message.
+//! the `GET /v1/tenants/{tenant}/photo-policy` response the apps use to show that message.
 //!
 //! The lock rule: while `sync_enabled` is true, every user is locked except users whom the last
 //! complete run listed as outside the connector's scope (guests or disabled accounts, as the

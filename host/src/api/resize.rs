@@ -155,13 +155,13 @@ impl VariantCache {
         }
     }
 
-    /// Returns how many variants the cache holds.
+    /// Returns how many variants the cache contains.
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
 
-    /// Returns whether the cache holds no variant.
+    /// Returns whether the cache contains no variant.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0

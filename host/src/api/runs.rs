@@ -81,7 +81,7 @@ pub struct RunHistory {
 pub struct RunStarted {
     pub tenant: String,
     pub status: &'static str,
-    /// Where the run appears once it has started.
+    /// URL of the run history, which lists the run once it has started.
     pub runs_url: String,
 }
 
@@ -102,7 +102,7 @@ pub async fn list_runs(
     Ok(Json(RunHistory { runs }))
 }
 
-/// `POST /v1/tenants/{tenant}/sync/runs`: starts a run in the background and answers 202, or
+/// `POST /v1/tenants/{tenant}/sync/runs`: starts a run in the background and responds 202, or
 /// 409 `run_in_progress` while a run of the tenant goes on.
 pub async fn start_run(
     State(state): State<ApiState>,

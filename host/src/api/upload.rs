@@ -17,10 +17,10 @@ pub const MAX_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES;
 
 /// Most pixels an upload may have. A 4096 x 4096 image is larger than any profile photo needs
 /// (the largest avatar size is 648) and bounds one decode to 128 MiB even at 16 bits per RGBA
-/// channel; a small file declaring more pixels is treated as a decompression bomb.
+/// channel. A small file that declares more pixels is treated as a decompression bomb.
 pub const MAX_UPLOAD_PIXELS: u64 = 4096 * 4096;
 
-/// Longest side of an upload, so a 1 x 16-million-pixel strip is rejected too.
+/// Maximum side length of an upload, so a 1 x 16-million-pixel strip is rejected too.
 pub const MAX_UPLOAD_SIDE: u32 = 8192;
 
 /// Bytes per pixel of the widest decoded format (16-bit RGBA).

@@ -17,7 +17,7 @@ pub(super) struct RawApiToken {
     pub user_id: Option<String>,
 }
 
-/// What a token may do within its tenant.
+/// The permissions of a token within its tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenRole {
     /// Reads photos and the policy, and changes the photo of `user_id` only.

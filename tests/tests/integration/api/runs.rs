@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use super::server::{error_body, ApiServer, ADMIN_TOKEN, USER1_TOKEN};
 use crate::support::{fixture, member_with_error, member_with_photo, photo_file};
 
-/// Longest wait for a run started through the API to end.
+/// Maximum wait for a run started through the API to end.
 const RUN_DEADLINE: Duration = Duration::from_secs(60);
 
 async fn runs(server: &ApiServer) -> serde_json::Value {
@@ -85,7 +85,7 @@ async fn run_now_syncs_and_serves_photo() {
 async fn overlapping_run_is_conflict() {
     let users = vec![member_with_photo(1, "astronaut-96.jpg")];
     let server = ApiServer::start(fixture(users), true).await;
-    // Every Graph answer waits, so the first run is still going when the second request comes.
+    // Every Graph response is delayed, so the first run is still going when the second request comes.
     server.sim.set_faults(Faults {
         latency_ms: 1500,
         ..Faults::default()

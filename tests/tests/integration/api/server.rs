@@ -51,7 +51,7 @@ impl Drop for Running {
     }
 }
 
-/// One wasmtime runtime shared by the API servers of this test binary.
+/// Returns the wasmtime runtime shared by the API servers of this test binary.
 fn api_runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME
