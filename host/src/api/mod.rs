@@ -23,6 +23,7 @@ use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{hash_token, Principal, TokenIndex};
@@ -48,6 +49,11 @@ pub const RUNS_PATH: &str = "/v1/tenants/{tenant}/sync/runs";
 /// Path of the OpenAPI description.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
+/// Image decodes (upload checks and resizes) running at once. One decode may take up to 128 MiB
+/// (see [`MAX_UPLOAD_PIXELS`]), so four bound the API's image memory to about 512 MiB; further
+/// requests wait for a permit.
+pub const MAX_CONCURRENT_DECODES: usize = 4;
+
 /// Everything the handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
@@ -62,6 +68,7 @@ struct Inner {
     variants: VariantCache,
     active_runs: Arc<ActiveRuns>,
     run_cancel: CancellationToken,
+    decodes: Arc<Semaphore>,
 }
 
 impl ApiState {
@@ -87,6 +94,7 @@ impl ApiState {
                 variants: VariantCache::new(VARIANT_CACHE_BYTES),
                 active_runs,
                 run_cancel: CancellationToken::new(),
+                decodes: Arc::new(Semaphore::new(MAX_CONCURRENT_DECODES)),
             }),
         }
     }
@@ -109,6 +117,18 @@ impl ApiState {
 
     fn variants(&self) -> &VariantCache {
         &self.inner.variants
+    }
+
+    /// Waits for a permit to decode an image; see [`MAX_CONCURRENT_DECODES`].
+    async fn decode_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.inner
+            .decodes
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|error| {
+                ApiError::internal("the decode limiter is closed", &anyhow::Error::new(error))
+            })
     }
 
     fn active_runs(&self) -> &Arc<ActiveRuns> {

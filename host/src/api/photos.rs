@@ -134,7 +134,9 @@ async fn put_photo(
 
     let store = state.store_arc();
     let (tenant, user) = (tenant_id.to_string(), user_id.to_string());
+    let permit = state.decode_permit().await?;
     let stored = tokio::task::spawn_blocking(move || -> Result<StoredPhoto, ApiError> {
+        let _permit = permit;
         let valid = validate_photo(&bytes, declared.as_deref())?;
         let save = || -> anyhow::Result<StoredPhoto> {
             let blob = store.write_blob(&tenant, &bytes)?;
@@ -252,10 +254,14 @@ async fn sized_variant(
         return Ok(variant);
     }
     let bytes = read_blob(state, tenant_id, &photo.sha256).await?;
-    let variant = tokio::task::spawn_blocking(move || render_variant(&bytes, size))
-        .await
-        .map_err(|error| ApiError::internal("the resize task failed", &anyhow::Error::new(error)))?
-        .map_err(|error| ApiError::internal("failed to resize the photo", &error))?;
+    let permit = state.decode_permit().await?;
+    let variant = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        render_variant(&bytes, size)
+    })
+    .await
+    .map_err(|error| ApiError::internal("the resize task failed", &anyhow::Error::new(error)))?
+    .map_err(|error| ApiError::internal("failed to resize the photo", &error))?;
     let variant = Arc::new(variant);
     state
         .variants()
