@@ -5,6 +5,7 @@
 //! resolved against the directory of the configuration file.
 
 mod limits;
+mod platform;
 mod raw;
 mod serve_api;
 mod settings;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 pub use limits::Limits;
+pub use platform::DEFAULT_SYNC_MESSAGE;
 pub use serve_api::{ServeConfig, DEFAULT_LISTEN};
 pub use settings::{Settings, REDACTED};
 pub use tokens::{ApiToken, TokenRole};
@@ -27,9 +29,6 @@ use raw::{RawConfig, RawTenant};
 /// The daily schedule time when a tenant sets none: 02:00 UTC, a quiet hour for most of Europe
 /// and the Americas.
 pub const DEFAULT_SCHEDULE: ScheduleTime = ScheduleTime { hour: 2, minute: 0 };
-
-/// The message shown while sync locks manual photo edits, when a tenant sets no `sync_message`.
-pub const DEFAULT_SYNC_MESSAGE: &str = "Your profile photo is synchronized from Microsoft 365. To change it, update your photo in Outlook or Teams; the new photo appears here after the next nightly sync.";
 
 /// Longest tenant id; tenant ids name directories, so they stay short and plain.
 const MAX_TENANT_ID_LENGTH: usize = 64;
@@ -179,13 +178,7 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
         .map_err(|message| format!("allowed_hosts: {message}"))?;
     let settings = Settings::resolve(&raw.settings, base)?;
     let limits = Limits::from_raw(&raw.limits)?;
-    let sync_message = match &raw.sync_message {
-        Some(text) if text.trim().is_empty() => {
-            return Err("sync_message is empty; remove it to use the default message".to_string())
-        }
-        Some(text) => text.clone(),
-        None => DEFAULT_SYNC_MESSAGE.to_string(),
-    };
+    let sync_message = platform::resolve_sync_message(raw.sync_message.as_deref())?;
     let api_tokens = tokens::validate_tokens(&raw.api_tokens)?;
     Ok(TenantConfig {
         id: raw.id.clone(),
