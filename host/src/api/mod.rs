@@ -49,9 +49,9 @@ pub const RUNS_PATH: &str = "/v1/tenants/{tenant}/sync/runs";
 /// Path of the OpenAPI description.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
-/// Image decodes (upload checks and resizes) running at once. One decode may take up to 128 MiB
-/// (see [`MAX_UPLOAD_PIXELS`]), so four bound the API's image memory to about 512 MiB; further
-/// requests wait for a permit.
+/// Maximum number of image decodes (upload checks and resizes) running at once. The decoder
+/// allocation limit is 128 MiB per decode, so four bound the API's decode memory to about
+/// 512 MiB. Further requests wait for a permit.
 pub const MAX_CONCURRENT_DECODES: usize = 4;
 
 /// Everything the handlers share; cheap to clone.
@@ -119,7 +119,7 @@ impl ApiState {
         &self.inner.variants
     }
 
-    /// Waits for a permit to decode an image; see [`MAX_CONCURRENT_DECODES`].
+    /// Waits for one of the [`MAX_CONCURRENT_DECODES`] permits to decode an image.
     async fn decode_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         self.inner
             .decodes
