@@ -207,11 +207,18 @@ fn check_lock(state: &ApiState, tenant_id: &str, user_id: &str) -> Result<(), Ap
     let lock = edit_lock(tenant, state.store(), user_id)
         .map_err(|error| ApiError::internal("failed to read the photo lock", &error))?;
     match lock {
-        Some(message) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "photo_managed_by_sync",
-            message,
-        )),
+        Some(message) => {
+            tracing::info!(
+                tenant = tenant_id,
+                user_id,
+                "rejected a manual photo change because sync manages the photo"
+            );
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "photo_managed_by_sync",
+                message,
+            ))
+        }
         None => Ok(()),
     }
 }

@@ -257,3 +257,23 @@ async fn policy_reports_sync_off() {
     assert!(policy["next_sync_at"].is_null(), "{policy}");
     assert!(policy["last_sync_at"].is_null(), "{policy}");
 }
+
+#[tokio::test]
+async fn policy_has_no_message_for_guest() {
+    let server = ApiServer::start(fixture(users()), true).await;
+    server.sync().await;
+
+    let policy: serde_json::Value = server
+        .client
+        .get(server.url("/v1/tenants/contoso/photo-policy"))
+        .bearer_auth(GUEST_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(policy["sync_enabled"], true);
+    assert!(policy["message"].is_null(), "{policy}");
+}
