@@ -4,6 +4,7 @@
 //! runs sandboxed in [`runtime`]; [`engine`] drives one tenant's run and commits its decisions
 //! to [`store`]. Data flows one way: `cli` -> `engine` -> `runtime` -> `store`.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;

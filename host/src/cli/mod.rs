@@ -1,5 +1,6 @@
 //! The `photosync` command line: argument parsing and the subcommands.
 
+mod hash_token;
 mod print;
 mod progress;
 pub mod serve;
@@ -57,6 +58,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Read an API token from standard input and print its sha256 for `[[tenant.api_tokens]]`.
+    HashToken,
 }
 
 impl Cli {
@@ -77,6 +80,7 @@ impl Cli {
                 runs,
             } => status::run(&config, tenant.as_deref(), json, runs),
             Command::Serve { config } => serve::run(&config).await,
+            Command::HashToken => hash_token::run(),
         }
     }
 }

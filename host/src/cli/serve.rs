@@ -8,6 +8,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::runtime::Runtime;
 use crate::schedule::{Clock, Scheduler, SchedulerHandle, SystemClock};
@@ -66,13 +70,30 @@ impl Serving {
     }
 }
 
-/// Runs `photosync serve` until SIGTERM or SIGINT.
+/// Runs `photosync serve`, the scheduler and the platform API, until SIGTERM or SIGINT.
 pub async fn run(config_path: &Path) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     let mut terminate = signal(SignalKind::terminate()).context("failed to listen for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("failed to listen for SIGINT")?;
+    let listener = TcpListener::bind(config.serve.listen).await.with_context(|| {
+        format!(
+            "failed to listen on {} for the platform API; free that port or set [serve] listen to another address",
+            config.serve.listen
+        )
+    })?;
     let tenants = config.tenants.len();
     let serving = Serving::start(config, Arc::new(SystemClock))?;
+    let api_state = ApiState::new(
+        Arc::new(serving.context.config.clone()),
+        serving.context.store.clone(),
+        serving.context.runtime.clone(),
+    );
+    let api_shutdown = CancellationToken::new();
+    let api = tokio::spawn(api::serve(
+        listener,
+        api_state,
+        api_shutdown.clone().cancelled_owned(),
+    ));
     tracing::info!(tenants, "photosync serve started");
     let name = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
@@ -82,6 +103,12 @@ pub async fn run(config_path: &Path) -> Result<ExitCode> {
         signal = name,
         "shutting down: no new runs start, running ones stop at a safe point"
     );
+    api_shutdown.cancel();
     serving.stop().await;
+    match api.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!("the platform API failed: {error:#}"),
+        Err(error) => tracing::error!("the platform API task failed: {error}"),
+    }
     Ok(ExitCode::SUCCESS)
 }

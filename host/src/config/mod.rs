@@ -5,9 +5,11 @@
 //! resolved against the directory of the configuration file.
 
 mod limits;
+mod platform;
 mod raw;
 mod serve;
 mod settings;
+mod tokens;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,8 +18,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 pub use limits::Limits;
+pub use platform::DEFAULT_SYNC_MESSAGE;
 pub use serve::ServeSettings;
+pub use serve::DEFAULT_LISTEN;
 pub use settings::{Settings, REDACTED};
+pub use tokens::{ApiToken, TokenRole};
 
 use crate::outbound::AllowedHosts;
 use raw::{RawConfig, RawTenant};
@@ -85,6 +90,10 @@ pub struct TenantConfig {
     pub schedule: ScheduleTime,
     /// While true, the platform locks manual photo edits for in-scope users.
     pub sync_enabled: bool,
+    /// The platform's message while manual photo edits are locked.
+    pub sync_message: String,
+    /// Bearer tokens of the platform API for this tenant.
+    pub api_tokens: Vec<ApiToken>,
     pub allowed_hosts: Arc<AllowedHosts>,
     pub settings: Arc<Settings>,
     pub limits: Limits,
@@ -133,6 +142,12 @@ impl Config {
             }
             tenants.push(config);
         }
+        tokens::check_unique_across_tenants(
+            tenants
+                .iter()
+                .map(|tenant| (tenant.id.as_str(), tenant.api_tokens.as_slice())),
+        )
+        .map_err(|message| anyhow::anyhow!("{message}"))?;
         let serve =
             ServeSettings::from_raw(&raw.serve).map_err(|message| anyhow::anyhow!(message))?;
         Ok(Config {
@@ -180,11 +195,15 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
         .map_err(|message| format!("allowed_hosts: {message}"))?;
     let settings = Settings::resolve(&raw.settings, base)?;
     let limits = Limits::from_raw(&raw.limits)?;
+    let sync_message = platform::resolve_sync_message(raw.sync_message.as_deref())?;
+    let api_tokens = tokens::validate_tokens(&raw.api_tokens)?;
     Ok(TenantConfig {
         id: raw.id.clone(),
         plugin,
         schedule,
         sync_enabled: raw.sync_enabled.unwrap_or(true),
+        sync_message,
+        api_tokens,
         allowed_hosts: Arc::new(allowed_hosts),
         settings: Arc::new(settings),
         limits,

@@ -22,12 +22,15 @@ pub(super) struct RawTenant {
     pub plugin: PathBuf,
     pub schedule: Option<String>,
     pub sync_enabled: Option<bool>,
+    pub sync_message: Option<String>,
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
     #[serde(default)]
     pub settings: BTreeMap<String, RawSetting>,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub api_tokens: Vec<super::tokens::RawApiToken>,
 }
 
 /// A setting value: plain, or a reference to a secret kept outside the file.

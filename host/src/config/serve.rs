@@ -1,8 +1,13 @@
 //! The `[serve]` table: how `photosync serve` spreads, limits and stops the scheduled runs.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+/// Address the platform API listens on when `[serve] listen` is unset: loopback only, so
+/// exposing the API to a network is an explicit choice (usually behind a TLS reverse proxy).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Runs at once when the table sets none: two keep a small host responsive while a large
 /// tenant runs for hours.
@@ -21,6 +26,7 @@ const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServe {
+    pub listen: Option<String>,
     pub max_concurrent_tenants: Option<usize>,
     pub max_schedule_offset_minutes: Option<u64>,
     pub shutdown_grace_seconds: Option<u64>,
@@ -29,6 +35,8 @@ pub(super) struct RawServe {
 /// Validated `[serve]` settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeSettings {
+    /// Socket address of the platform API.
+    pub listen: SocketAddr,
     /// Runs of different tenants going on at once; the others wait in the order they became due.
     pub max_concurrent_tenants: usize,
     /// Exclusive upper bound of each tenant's start offset after its schedule time; zero
@@ -41,6 +49,7 @@ pub struct ServeSettings {
 impl Default for ServeSettings {
     fn default() -> Self {
         ServeSettings {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             max_concurrent_tenants: DEFAULT_MAX_CONCURRENT_TENANTS,
             max_schedule_offset: Duration::from_secs(DEFAULT_MAX_SCHEDULE_OFFSET_MINUTES * 60),
             shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECONDS),
@@ -65,7 +74,12 @@ impl ServeSettings {
                 "serve.max_schedule_offset_minutes is {offset_minutes}, above the maximum of {MAX_SCHEDULE_OFFSET_MINUTES}; use a smaller value, or 0 to disable offsets"
             ));
         }
+        let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_text.parse().map_err(|_| {
+            format!("serve.listen: '{listen_text}' is not a socket address; write it as \"IP:PORT\", for example \"{DEFAULT_LISTEN}\"")
+        })?;
         Ok(ServeSettings {
+            listen,
             max_concurrent_tenants: raw
                 .max_concurrent_tenants
                 .unwrap_or(defaults.max_concurrent_tenants),
@@ -105,5 +119,21 @@ mod tests {
         };
         let error = ServeSettings::from_raw(&raw).unwrap_err();
         assert!(error.contains("max_schedule_offset_minutes"));
+    }
+
+    #[test]
+    fn listen_defaults_to_loopback() {
+        let serve = ServeSettings::from_raw(&RawServe::default()).unwrap();
+        assert_eq!(serve.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn host_name_listen_rejected() {
+        let raw = RawServe {
+            listen: Some("localhost:8080".to_string()),
+            ..RawServe::default()
+        };
+        let error = ServeSettings::from_raw(&raw).unwrap_err();
+        assert!(error.contains("IP:PORT"), "{error}");
     }
 }

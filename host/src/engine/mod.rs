@@ -29,8 +29,8 @@ pub use verify::{verify_photo, PhotoShape, MAX_PHOTO_BYTES};
 use crate::config::TenantConfig;
 use crate::runtime::{Runtime, Scope, User, UserKind};
 use crate::store::{
-    DirectoryUser, PhotoChange, PhotoSource, RunCounts, RunFailure, RunOutcome, RunStatus, Store,
-    Trigger,
+    DirectoryUser, Lease, PhotoChange, PhotoSource, RunCounts, RunFailure, RunOutcome, RunStatus,
+    Store, Trigger,
 };
 use fetch::{run_worker, wit_local, FetchContext, UserResult, WorkerMessage};
 use retry::ThrottleBudget;
@@ -104,17 +104,34 @@ pub async fn run_tenant(
     request: RunRequest,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
-    let lease = match store.acquire_lease(&tenant.id, LEASE_TTL)? {
-        Ok(lease) => lease,
-        Err(holder) => {
-            return Err(StartError::LeaseTaken {
-                tenant: tenant.id.clone(),
-                holder,
-                ttl_seconds: LEASE_TTL.as_secs(),
-            }
-            .into())
+    let lease = take_lease(store, tenant)?;
+    run_tenant_with_lease(runtime, store, tenant, lease, request, progress).await
+}
+
+/// Takes the run lease of `tenant`, or fails with [`StartError::LeaseTaken`] while any other
+/// run of it goes on, in this process or another one.
+pub fn take_lease(store: &Store, tenant: &TenantConfig) -> Result<Lease> {
+    match store.acquire_lease(&tenant.id, LEASE_TTL)? {
+        Ok(lease) => Ok(lease),
+        Err(holder) => Err(StartError::LeaseTaken {
+            tenant: tenant.id.clone(),
+            holder,
+            ttl_seconds: LEASE_TTL.as_secs(),
         }
-    };
+        .into()),
+    }
+}
+
+/// Runs one tenant's sync under a lease from [`take_lease`], and releases the lease when the
+/// run ends. Errors as for [`run_tenant`].
+pub async fn run_tenant_with_lease(
+    runtime: &Runtime,
+    store: &Arc<Store>,
+    tenant: &TenantConfig,
+    lease: Lease,
+    request: RunRequest,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
     // Checked while holding the lease, so a host that waited for another host's run finds it.
     if let Some(moment) = request.scheduled_for {
         let attempted = match store.last_attempted_moment(&tenant.id) {
@@ -133,16 +150,28 @@ pub async fn run_tenant(
             .into());
         }
     }
-    let abandoned = store.mark_abandoned_runs(&tenant.id)?;
+    let abandoned = match store.mark_abandoned_runs(&tenant.id) {
+        Ok(abandoned) => abandoned,
+        Err(error) => {
+            release(store, &lease);
+            return Err(error);
+        }
+    };
     if abandoned > 0 {
         tracing::warn!(tenant = %tenant.id, abandoned, "marked runs left by a stopped host as interrupted");
     }
-    let run_id = store.begin_run(
+    let run_id = match store.begin_run(
         &tenant.id,
         request.trigger,
         request.dry_run,
         request.scheduled_for,
-    )?;
+    ) {
+        Ok(run_id) => run_id,
+        Err(error) => {
+            release(store, &lease);
+            return Err(error);
+        }
+    };
     let span = tracing::info_span!("run", tenant = %tenant.id, run_id);
     let heartbeat = {
         let (store, lease) = (store.clone(), lease.clone());
@@ -185,7 +214,7 @@ pub async fn run_tenant(
     result
 }
 
-fn release(store: &Store, lease: &crate::store::Lease) {
+fn release(store: &Store, lease: &Lease) {
     if let Err(error) = store.release_lease(lease) {
         tracing::warn!(tenant = %lease.tenant, "failed to release the run lease: {error:#}");
     }

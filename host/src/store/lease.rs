@@ -199,6 +199,20 @@ mod tests {
     }
 
     #[test]
+    fn second_lease_in_same_process_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let first = store
+            .acquire_lease("contoso", Duration::from_secs(60))
+            .unwrap()
+            .unwrap();
+        let second = store
+            .acquire_lease("contoso", Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(second.unwrap_err(), first.holder);
+    }
+
+    #[test]
     fn released_lease_is_free() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path()).unwrap();

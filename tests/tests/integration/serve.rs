@@ -98,7 +98,7 @@ fn write_serve_config(harness: &Harness, original: &str, schedule: OffsetDateTim
         1,
     );
     let text = format!(
-        "{text}\n[serve]\nmax_schedule_offset_minutes = 0\nshutdown_grace_seconds = {GRACE_SECONDS}\n"
+        "{text}\n[serve]\nlisten = \"127.0.0.1:0\"\nmax_schedule_offset_minutes = 0\nshutdown_grace_seconds = {GRACE_SECONDS}\n"
     );
     std::fs::write(&path, text).unwrap();
 }
