@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod engine;
 pub mod outbound;
 pub mod runtime;

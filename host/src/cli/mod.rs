@@ -1,5 +1,6 @@
 //! The `photosync` command line: argument parsing and the subcommands.
 
+mod check;
 mod print;
 mod progress;
 mod status;
@@ -35,6 +36,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a tenant's setup (plugin, allowed hosts, secrets, schedule, token, permissions,
+    /// last run), or with --user why one user's photo does or does not sync.
+    Check {
+        /// Path of the configuration file (photosync.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Tenant id to check; may be left out when the file configures one tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// User principal name or directory id of the user to check.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print the checklist as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show recent runs with their counts and per-user failures.
     Status {
         /// Path of the configuration file (photosync.toml).
@@ -63,6 +80,12 @@ impl Cli {
                 dry_run,
                 json,
             } => sync::run(&config, tenant.as_deref(), dry_run, json).await,
+            Command::Check {
+                config,
+                tenant,
+                user,
+                json,
+            } => check::run(&config, tenant.as_deref(), user.as_deref(), json).await,
             Command::Status {
                 config,
                 tenant,

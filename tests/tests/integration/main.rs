@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod check;
 mod listing;
 mod outbound;
 mod photos;

@@ -1,0 +1,135 @@
+//! The checklist for a configuration file that `Config::load` rejects: the load error, then
+//! the parts of the tenant's table that can still be checked one by one (plugin file,
+//! schedule, secrets), so one run shows every broken part rather than only the first.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::connection::{READ_PHOTOS, READ_USERS, TOKEN};
+use super::history::LAST_RUN;
+use super::line::{CheckLine, Checklist};
+use super::setup::{ALLOWED_HOSTS, PLUGIN, SCHEDULE, SECRETS, SETTINGS};
+use crate::config::ScheduleTime;
+
+/// Check name of the line that carries the load error.
+pub const CONFIGURATION: &str = "configuration";
+
+/// Builds the checklist of `tenant_id` from the raw file, with `load_error` as its first line.
+/// Fails when the file is no TOML or has no tenant with that id, because then no part can be
+/// checked.
+pub fn check_unloaded(path: &Path, tenant_id: &str, load_error: &anyhow::Error) -> Result<Checklist> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read configuration file {}", path.display()))?;
+    let document: toml::Table = text.parse().with_context(|| {
+        format!("configuration file {} is not valid TOML", path.display())
+    })?;
+    let Some(tenant) = find_tenant(&document, tenant_id) else {
+        bail!(
+            "tenant '{tenant_id}' is not in the configuration file {}; add a [[tenant]] table with id = \"{tenant_id}\" or pass another --tenant",
+            path.display()
+        );
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+
+    let mut checklist = Checklist::new(tenant_id, None);
+    checklist.push(CheckLine::fail(
+        CONFIGURATION,
+        format!("{load_error:#}"),
+        format!("fix {} as the message says; the lines below check the tenant's parts one by one", path.display()),
+    ));
+    checklist.push(plugin_line(tenant, base));
+    checklist.push(schedule_line(tenant));
+    checklist.push(secrets_line(tenant, base));
+    for name in [ALLOWED_HOSTS, SETTINGS, TOKEN, READ_USERS, READ_PHOTOS, LAST_RUN] {
+        checklist.push(CheckLine::skip(
+            name,
+            "not run because the configuration does not load",
+        ));
+    }
+    Ok(checklist)
+}
+
+fn find_tenant<'a>(document: &'a toml::Table, tenant_id: &str) -> Option<&'a toml::Table> {
+    document
+        .get("tenant")?
+        .as_array()?
+        .iter()
+        .filter_map(toml::Value::as_table)
+        .find(|table| table.get("id").and_then(toml::Value::as_str) == Some(tenant_id))
+}
+
+fn plugin_line(tenant: &toml::Table, base: &Path) -> CheckLine {
+    let Some(plugin) = tenant.get("plugin").and_then(toml::Value::as_str) else {
+        return CheckLine::fail(
+            PLUGIN,
+            "the tenant has no `plugin` path",
+            "add plugin = \"path/to/photosync_entra.wasm\" to the tenant's table",
+        );
+    };
+    let path = base.join(plugin);
+    if path.is_file() {
+        CheckLine::pass(PLUGIN, format!("{} exists (not compiled by this check)", path.display()))
+    } else {
+        CheckLine::fail(
+            PLUGIN,
+            format!("plugin file {} not found", path.display()),
+            "check the `plugin` path; a relative path starts at the configuration file's directory",
+        )
+    }
+}
+
+fn schedule_line(tenant: &toml::Table) -> CheckLine {
+    match tenant.get("schedule") {
+        None => CheckLine::pass(SCHEDULE, "not set, so the default 02:00 UTC applies"),
+        Some(value) => {
+            let text = value.as_str().unwrap_or_default();
+            match ScheduleTime::parse(text) {
+                Ok(time) => CheckLine::pass(SCHEDULE, format!("daily at {time} UTC")),
+                Err(message) => CheckLine::fail(
+                    SCHEDULE,
+                    format!("schedule {value} is invalid: {message}"),
+                    "write schedule = \"HH:MM\", a 24-hour UTC time such as \"02:00\"",
+                ),
+            }
+        }
+    }
+}
+
+fn secrets_line(tenant: &toml::Table, base: &Path) -> CheckLine {
+    let Some(settings) = tenant.get("settings").and_then(toml::Value::as_table) else {
+        return CheckLine::pass(SECRETS, "the tenant has no settings");
+    };
+    let mut resolved = Vec::new();
+    let mut failures = Vec::new();
+    for (name, value) in settings {
+        let Some(reference) = value.as_table() else {
+            continue;
+        };
+        if let Some(variable) = reference.get("env").and_then(toml::Value::as_str) {
+            match std::env::var(variable) {
+                Ok(_) => resolved.push(name.as_str()),
+                Err(_) => failures.push(format!(
+                    "settings.{name}: environment variable {variable} is not set"
+                )),
+            }
+        } else if let Some(file) = reference.get("file").and_then(toml::Value::as_str) {
+            let path = base.join(file);
+            match std::fs::metadata(&path) {
+                Ok(metadata) if metadata.is_file() => resolved.push(name.as_str()),
+                _ => failures.push(format!(
+                    "settings.{name}: secret file {} not found",
+                    path.display()
+                )),
+            }
+        }
+    }
+    if failures.is_empty() {
+        return CheckLine::pass(SECRETS, format!("resolvable: {}", resolved.join(", ")));
+    }
+    CheckLine::fail(
+        SECRETS,
+        failures.join("; "),
+        "export the environment variable before starting photosync, or create the secret file, holding the secret's value",
+    )
+}
