@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Result};
 
 use crate::config::Config;
 use crate::diagnose::{self, CheckStatus, Checklist};
@@ -30,15 +30,15 @@ pub async fn run(
                 None => diagnose::check_tenant(&runtime, &store, tenant).await?,
             }
         }
-        Err(load_error) => {
-            let Some(tenant) = tenant else {
-                return Err(load_error.context(
-                    "pass --tenant ID to check the tenant's parts one by one",
-                ));
-            };
-            diagnose::check_unloaded(config_path, tenant, &load_error)
-                .with_context(|| format!("{load_error:#}"))?
-        }
+        Err(load_error) => match diagnose::check_unloaded(config_path, tenant, &load_error) {
+            Ok(Some(checklist)) => checklist,
+            Ok(None) => return Err(load_error),
+            Err(error) => {
+                return Err(anyhow!(
+                    "{error:#}; the file also fails to load: {load_error:#}"
+                ))
+            }
+        },
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&checklist)?);
@@ -92,9 +92,14 @@ fn print_checklist(checklist: &Checklist) {
         .iter()
         .filter(|line| line.status == CheckStatus::Fail)
         .count();
-    if failed == 0 {
-        println!("all checks passed");
-    } else {
-        println!("{failed} check(s) failed");
+    let warned = checklist
+        .lines
+        .iter()
+        .filter(|line| line.status == CheckStatus::Warn)
+        .count();
+    match (failed, warned) {
+        (0, 0) => println!("all checks passed"),
+        (0, warned) => println!("all checks passed, {warned} with a warning"),
+        (failed, _) => println!("{failed} of {} checks failed", checklist.lines.len()),
     }
 }

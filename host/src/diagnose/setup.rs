@@ -84,11 +84,13 @@ const SHA256_PREFIX_CHARS: usize = 12;
 
 /// Compares the hosts the connector needs for its current settings with `allowed_hosts`.
 pub fn check_allowed_hosts(tenant: &TenantConfig, info: &ConnectorInfo) -> CheckLine {
+    let mut hosts: Vec<&str> = info.hosts.iter().map(String::as_str).collect();
+    hosts.dedup();
     let mut missing = Vec::new();
-    for host in &info.hosts {
+    for host in hosts.iter().copied() {
         let allowed = Origin::parse(host).is_ok_and(|origin| tenant.allowed_hosts.allows(&origin));
         if !allowed {
-            missing.push(host.as_str());
+            missing.push(host);
         }
     }
     if missing.is_empty() {
@@ -96,7 +98,7 @@ pub fn check_allowed_hosts(tenant: &TenantConfig, info: &ConnectorInfo) -> Check
             ALLOWED_HOSTS,
             format!(
                 "allowed_hosts covers every host the connector calls: {}",
-                info.hosts.join(", ")
+                hosts.join(", ")
             ),
         );
     }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::connection::{READ_PHOTOS, READ_USERS, TOKEN};
 use super::history::LAST_RUN;
@@ -15,21 +15,45 @@ use crate::config::ScheduleTime;
 /// Check name of the line that carries the load error.
 pub const CONFIGURATION: &str = "configuration";
 
-/// Builds the checklist of `tenant_id` from the raw file, with `load_error` as its first line.
-/// Fails when the file is no TOML or has no tenant with that id, because then no part can be
-/// checked.
-pub fn check_unloaded(path: &Path, tenant_id: &str, load_error: &anyhow::Error) -> Result<Checklist> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read configuration file {}", path.display()))?;
-    let document: toml::Table = text.parse().with_context(|| {
-        format!("configuration file {} is not valid TOML", path.display())
-    })?;
-    let Some(tenant) = find_tenant(&document, tenant_id) else {
+/// Builds the checklist of a tenant from the raw file, with `load_error` as its first line.
+/// `tenant_id` may be left out when the file has one tenant table.
+///
+/// Returns `Ok(None)` when the file cannot be read or is no TOML, because then `load_error`
+/// says everything there is to say. Fails when the file has no such tenant.
+pub fn check_unloaded(
+    path: &Path,
+    tenant_id: Option<&str>,
+    load_error: &anyhow::Error,
+) -> Result<Option<Checklist>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return Ok(None);
+    };
+    let tenants = tenant_tables(&document);
+    let tenant = match tenant_id {
+        Some(id) => tenants
+            .iter()
+            .find(|table| table.get("id").and_then(toml::Value::as_str) == Some(id)),
+        None if tenants.len() == 1 => tenants.first(),
+        None => bail!(
+            "{} has {} tenant tables; pass --tenant ID to choose one",
+            path.display(),
+            tenants.len()
+        ),
+    };
+    let Some(tenant) = tenant.copied() else {
         bail!(
-            "tenant '{tenant_id}' is not in the configuration file {}; add a [[tenant]] table with id = \"{tenant_id}\" or pass another --tenant",
+            "tenant '{}' is not in the configuration file {}; add a [[tenant]] table with id = \"{0}\" or pass another --tenant",
+            tenant_id.unwrap_or_default(),
             path.display()
         );
     };
+    let tenant_id = tenant
+        .get("id")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("(no id)");
     let base = path.parent().unwrap_or(Path::new("."));
 
     let mut checklist = Checklist::new(tenant_id, None);
@@ -47,16 +71,15 @@ pub fn check_unloaded(path: &Path, tenant_id: &str, load_error: &anyhow::Error) 
             "not run because the configuration does not load",
         ));
     }
-    Ok(checklist)
+    Ok(Some(checklist))
 }
 
-fn find_tenant<'a>(document: &'a toml::Table, tenant_id: &str) -> Option<&'a toml::Table> {
+fn tenant_tables(document: &toml::Table) -> Vec<&toml::Table> {
     document
-        .get("tenant")?
-        .as_array()?
-        .iter()
-        .filter_map(toml::Value::as_table)
-        .find(|table| table.get("id").and_then(toml::Value::as_str) == Some(tenant_id))
+        .get("tenant")
+        .and_then(toml::Value::as_array)
+        .map(|tables| tables.iter().filter_map(toml::Value::as_table).collect())
+        .unwrap_or_default()
 }
 
 fn plugin_line(tenant: &toml::Table, base: &Path) -> CheckLine {
