@@ -72,6 +72,7 @@ enum Command {
 impl Cli {
     /// Runs the parsed command and returns the process exit code: 0 when every run
     /// succeeded, 2 when a run completed with per-user failures, 1 on any other failure.
+    /// `check` returns 1 when any line of its checklist fails.
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Sync {

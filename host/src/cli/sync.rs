@@ -43,7 +43,10 @@ pub async fn run(
             match run_tenant(&runtime, &store, tenant, request.clone(), progress.as_ref()).await {
                 Ok(report) => report,
                 Err(error) => {
-                    eprintln!("error: tenant '{}': {error:#}", tenant.id);
+                    eprintln!(
+                    "error: the run of tenant '{}' did not start or was not recorded: {error:#}",
+                    tenant.id
+                );
                     exit = ExitCode::FAILURE;
                     continue;
                 }

@@ -50,9 +50,13 @@ impl Default for Limits {
 impl Limits {
     pub(super) fn from_raw(raw: &RawLimits) -> Result<Limits, String> {
         let defaults = Limits::default();
-        let positive = |name: &str, value: Option<u64>| match value {
-            Some(0) => Err(format!("limits.{name} must be at least 1")),
+        let positive = |name: &str, value: Option<u64>| {
+            match value {
+            Some(0) => Err(format!(
+                "limits.{name} = 0 is invalid; set it to at least 1, or remove it to use the default"
+            )),
             other => Ok(other),
+        }
         };
         let memory_mib = positive("memory_mib", raw.memory_mib)?;
         let parallel = positive("parallel", raw.parallel.map(|value| value as u64))?;

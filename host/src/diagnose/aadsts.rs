@@ -73,7 +73,8 @@ mod tests {
 
     #[test]
     fn code_read_from_message() {
-        let message = "the token request failed with HTTP 401 invalid_client (AADSTS7000215): wrong";
+        let message =
+            "the token request failed with HTTP 401 invalid_client (AADSTS7000215): wrong";
         assert_eq!(aadsts_code(message), Some(7_000_215));
     }
 

@@ -28,6 +28,10 @@ pub async fn check_connection(
     connection_lines(result, tenant)
 }
 
+// NOTE: the connector's `check` also succeeds when the tenant lists no users, or when the photo
+// step gets a per-user error that says nothing about permissions; it logs a warning then. The
+// photo line passes in those cases although no photo metadata was read.
+
 fn connection_lines(
     result: Result<Result<(), ConnectorError>, PluginError>,
     tenant: &TenantConfig,
@@ -48,7 +52,9 @@ fn connection_lines(
             format!("read one page of users ({USERS_PERMISSION} is granted)"),
         )
     };
-    let skipped = |name: &str, after: &str| CheckLine::skip(name, format!("not run because the {after} step failed"));
+    let skipped = |name: &str, after: &str| {
+        CheckLine::skip(name, format!("not run because the {after} step failed"))
+    };
 
     let error = match result {
         Ok(Ok(())) => {
@@ -95,6 +101,13 @@ fn connection_lines(
             ),
             skipped(READ_PHOTOS, READ_USERS),
         ],
+        // A token request rejected with 400 arrives as `invalid-config`; its AADSTS code still
+        // names the setup mistake.
+        ConnectorError::InvalidConfig(message) if token_problem(&message).is_some() => vec![
+            token_failed(&message, tenant),
+            skipped(READ_USERS, TOKEN),
+            skipped(READ_PHOTOS, TOKEN),
+        ],
         ConnectorError::InvalidConfig(message) => vec![
             CheckLine::fail(
                 TOKEN,
@@ -139,11 +152,17 @@ fn consent_step(permission: &str) -> String {
 
 fn plugin_next_step(error: &PluginError) -> &'static str {
     match error {
-        PluginError::HostDenied { .. } => "add the denied host to allowed_hosts as the message says",
+        PluginError::HostDenied { .. } => {
+            "add the denied host to allowed_hosts as the message says"
+        }
         PluginError::MemoryLimit { .. } => "raise limits.memory_mib",
         PluginError::CpuTimeLimit { .. } => "raise limits.call_cpu_seconds",
-        PluginError::WallTimeLimit { .. } => "check that the login and Graph hosts are reachable, or raise limits.call_wall_seconds",
-        PluginError::Trap { .. } | PluginError::Instantiate { .. } => "the plugin crashed; rebuild it or use a released build",
+        PluginError::WallTimeLimit { .. } => {
+            "check that the login and Graph hosts are reachable, or raise limits.call_wall_seconds"
+        }
+        PluginError::Trap { .. } | PluginError::Instantiate { .. } => {
+            "the plugin crashed; rebuild it or use a released build"
+        }
     }
 }
 
@@ -163,4 +182,66 @@ pub(super) fn error_text(error: &ConnectorError) -> String {
 
 fn setting<'a>(tenant: &'a TenantConfig, name: &str) -> &'a str {
     tenant.settings.get(name).unwrap_or("(unset)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::line::CheckStatus;
+    use crate::diagnose::test_tenant;
+
+    fn lines_for(error: ConnectorError) -> Vec<CheckLine> {
+        connection_lines(Ok(Err(error)), &test_tenant(""))
+    }
+
+    #[test]
+    fn passing_check_passes_three_lines() {
+        let lines = connection_lines(Ok(Ok(())), &test_tenant(""));
+        assert!(lines.iter().all(|line| line.status == CheckStatus::Pass));
+    }
+
+    #[test]
+    fn photo_permission_fails_photo_line() {
+        let lines = lines_for(ConnectorError::Forbidden(
+            "HTTP 403; add ProfilePhoto.Read.All".to_string(),
+        ));
+        assert_eq!(lines[1].status, CheckStatus::Pass);
+        assert_eq!(lines[2].status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn user_permission_fails_users_line() {
+        let lines = lines_for(ConnectorError::Forbidden(
+            "HTTP 403; add User.Read.All".to_string(),
+        ));
+        assert_eq!(lines[1].status, CheckStatus::Fail);
+        assert_eq!(lines[2].status, CheckStatus::Skip);
+    }
+
+    #[test]
+    fn consent_code_named_in_plain_words() {
+        let lines = lines_for(ConnectorError::InvalidConfig(
+            "the token request failed with HTTP 400 invalid_grant (AADSTS65001): consent"
+                .to_string(),
+        ));
+        assert_eq!(lines[0].status, CheckStatus::Fail);
+        assert!(lines[0]
+            .detail
+            .starts_with("missing admin consent (AADSTS65001)"));
+    }
+
+    #[test]
+    fn unknown_code_keeps_message() {
+        let lines = lines_for(ConnectorError::Unauthorized(
+            "HTTP 401 (AADSTS50000)".to_string(),
+        ));
+        assert!(lines[0].detail.contains("AADSTS50000"));
+    }
+
+    #[test]
+    fn transient_error_fails_token_line() {
+        let lines = lines_for(ConnectorError::Transient("HTTP 503".to_string()));
+        assert_eq!(lines[0].status, CheckStatus::Fail);
+        assert!(lines[0].detail.contains("could not finish"));
+    }
 }

@@ -75,7 +75,10 @@ pub fn check_user_history(store: &Store, tenant: &str, user_id: &str) -> Result<
             format!(
                 "the whole run {} failed before any photo was stored: {}",
                 latest.id,
-                latest.error_message.as_deref().unwrap_or("no error recorded")
+                latest
+                    .error_message
+                    .as_deref()
+                    .unwrap_or("no error recorded")
             ),
             "fix the tenant first: run `photosync check` without --user",
         ));

@@ -62,7 +62,10 @@ pub async fn check_tenant(
         }
         None => {
             for name in [ALLOWED_HOSTS, SETTINGS] {
-                checklist.push(CheckLine::skip(name, "not run because the plugin did not load"));
+                checklist.push(CheckLine::skip(
+                    name,
+                    "not run because the plugin did not load",
+                ));
             }
             skip_connection(&mut checklist, "the plugin did not load");
         }
@@ -121,13 +124,14 @@ pub async fn check_user(
     checklist.push(user::scope_line(&found_user, tenant));
     let stored = store.photo(&tenant.id, &found_user.id)?;
     let known_etag = stored.as_ref().and_then(|photo| photo.etag.as_deref());
-    let outcome = plugin
-        .instance
-        .fetch_photo(&found_user, known_etag)
-        .await;
+    let outcome = plugin.instance.fetch_photo(&found_user, known_etag).await;
     checklist.push(user::source_photo_line(outcome, stored.as_ref()));
     checklist.push(user::stored_photo_line(stored.as_ref()));
-    checklist.push(history::check_user_history(store, &tenant.id, &found_user.id)?);
+    checklist.push(history::check_user_history(
+        store,
+        &tenant.id,
+        &found_user.id,
+    )?);
     redact(&mut checklist, tenant);
     Ok(checklist)
 }
@@ -172,4 +176,23 @@ fn redact(checklist: &mut Checklist, tenant: &TenantConfig) {
             *next_step = tenant.settings.redact(next_step);
         }
     }
+}
+
+/// Builds a tenant from configuration text appended to a minimal tenant table, with an empty
+/// plugin file, for the unit tests of the checks.
+#[cfg(test)]
+pub(crate) fn test_tenant(extra: &str) -> TenantConfig {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("plugin.wasm"), b"\0asm").unwrap();
+    let text = format!(
+        r#"
+        [[tenant]]
+        id = "contoso"
+        plugin = "plugin.wasm"
+        allowed_hosts = ["https://login.microsoftonline.com", "https://graph.microsoft.com"]
+        {extra}
+        "#
+    );
+    let config = crate::config::Config::parse(&text, directory.path()).unwrap();
+    config.tenants.into_iter().next().unwrap()
 }

@@ -70,13 +70,7 @@ pub async fn check_plugin(
             &loaded.sha256[..SHA256_PREFIX_CHARS]
         ),
     );
-    (
-        line,
-        Some(DescribedPlugin {
-            instance,
-            info,
-        }),
-    )
+    (line, Some(DescribedPlugin { instance, info }))
 }
 
 /// Hex digits of the plugin's sha256 shown in the line; enough to tell builds apart.
@@ -131,7 +125,12 @@ pub fn check_secrets(tenant: &TenantConfig) -> CheckLine {
     let empty: Vec<&str> = secrets
         .iter()
         .copied()
-        .filter(|name| tenant.settings.get(name).is_some_and(|value| value.trim().is_empty()))
+        .filter(|name| {
+            tenant
+                .settings
+                .get(name)
+                .is_some_and(|value| value.trim().is_empty())
+        })
         .collect();
     if let Some(name) = empty.first() {
         return CheckLine::fail(
@@ -208,4 +207,55 @@ pub fn check_schedule(tenant: &TenantConfig, now: OffsetDateTime) -> CheckLine {
             format_utc(next_daily_run(tenant.schedule, now))
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::line::CheckStatus;
+    use crate::diagnose::test_tenant;
+
+    fn info(hosts: &[&str]) -> ConnectorInfo {
+        ConnectorInfo {
+            name: "entra-id".to_string(),
+            version: "0.1.0".to_string(),
+            settings: Vec::new(),
+            hosts: hosts.iter().map(|host| host.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn global_hosts_allowed() {
+        let line = check_allowed_hosts(
+            &test_tenant(""),
+            &info(&[
+                "https://login.microsoftonline.com",
+                "https://graph.microsoft.com",
+            ]),
+        );
+        assert_eq!(line.status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn national_cloud_host_missing() {
+        let line = check_allowed_hosts(
+            &test_tenant(""),
+            &info(&[
+                "https://login.microsoftonline.us",
+                "https://graph.microsoft.us",
+            ]),
+        );
+        assert_eq!(line.status, CheckStatus::Fail);
+        assert!(line
+            .next_step
+            .unwrap()
+            .contains("\"https://login.microsoftonline.us\", \"https://graph.microsoft.us\""));
+    }
+
+    #[test]
+    fn disabled_sync_warns() {
+        let tenant = test_tenant("sync_enabled = false");
+        let line = check_schedule(&tenant, OffsetDateTime::now_utc());
+        assert_eq!(line.status, CheckStatus::Warn);
+    }
 }

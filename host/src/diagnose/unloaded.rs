@@ -60,12 +60,22 @@ pub fn check_unloaded(
     checklist.push(CheckLine::fail(
         CONFIGURATION,
         format!("{load_error:#}"),
-        format!("fix {} as the message says; the lines below check the tenant's parts one by one", path.display()),
+        format!(
+            "fix {} as the message says; the lines below check the tenant's parts one by one",
+            path.display()
+        ),
     ));
     checklist.push(plugin_line(tenant, base));
     checklist.push(schedule_line(tenant));
     checklist.push(secrets_line(tenant, base));
-    for name in [ALLOWED_HOSTS, SETTINGS, TOKEN, READ_USERS, READ_PHOTOS, LAST_RUN] {
+    for name in [
+        ALLOWED_HOSTS,
+        SETTINGS,
+        TOKEN,
+        READ_USERS,
+        READ_PHOTOS,
+        LAST_RUN,
+    ] {
         checklist.push(CheckLine::skip(
             name,
             "not run because the configuration does not load",
@@ -92,7 +102,10 @@ fn plugin_line(tenant: &toml::Table, base: &Path) -> CheckLine {
     };
     let path = base.join(plugin);
     if path.is_file() {
-        CheckLine::pass(PLUGIN, format!("{} exists (not compiled by this check)", path.display()))
+        CheckLine::pass(
+            PLUGIN,
+            format!("{} exists (not compiled by this check)", path.display()),
+        )
     } else {
         CheckLine::fail(
             PLUGIN,

@@ -108,12 +108,18 @@ pub fn user_line(user: &User, found_in: FoundIn) -> CheckLine {
 pub fn scope_line(user: &User, tenant: &TenantConfig) -> CheckLine {
     let reason = match &user.scope {
         Scope::Included => {
-            return CheckLine::pass(SCOPE, "in scope: the connector's scope settings include this user")
+            return CheckLine::pass(
+                SCOPE,
+                "in scope: the connector's scope settings include this user",
+            )
         }
         Scope::Excluded(reason) => reason,
     };
     let next_step = if user.kind == UserKind::Guest {
-        format!("if guests should sync, set include_guests = true in [tenant.settings] of tenant '{}'", tenant.id)
+        format!(
+            "if guests should sync, set include_guests = true in [tenant.settings] of tenant '{}'",
+            tenant.id
+        )
     } else if !user.enabled {
         format!("if disabled accounts should sync, set include_disabled = true in [tenant.settings] of tenant '{}'", tenant.id)
     } else {

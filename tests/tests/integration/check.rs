@@ -123,9 +123,18 @@ async fn wrong_secret_fails_token_line() {
     let run = run_check(&harness.config_path(), &[]).await;
 
     assert_eq!(run.code, Some(1), "{}", run.context());
-    let line = run.failed_line("token").unwrap_or_else(|| panic!("{}", run.context()));
-    assert!(line.starts_with("wrong client secret (AADSTS7000215)"), "{line}");
-    assert!(run.stdout.contains("not its Secret ID"), "{}", run.context());
+    let line = run
+        .failed_line("token")
+        .unwrap_or_else(|| panic!("{}", run.context()));
+    assert!(
+        line.starts_with("wrong client secret (AADSTS7000215)"),
+        "{line}"
+    );
+    assert!(
+        run.stdout.contains("not its Secret ID"),
+        "{}",
+        run.context()
+    );
     assert!(!run.stdout.contains("secret-id-guid"), "{}", run.context());
 }
 
@@ -140,9 +149,18 @@ async fn expired_secret_fails_token_line() {
     let run = run_check(&harness.config_path(), &[]).await;
 
     assert_eq!(run.code, Some(1), "{}", run.context());
-    let line = run.failed_line("token").unwrap_or_else(|| panic!("{}", run.context()));
-    assert!(line.starts_with("expired client secret (AADSTS7000222)"), "{line}");
-    assert!(run.stdout.contains("create a new client secret"), "{}", run.context());
+    let line = run
+        .failed_line("token")
+        .unwrap_or_else(|| panic!("{}", run.context()));
+    assert!(
+        line.starts_with("expired client secret (AADSTS7000222)"),
+        "{line}"
+    );
+    assert!(
+        run.stdout.contains("create a new client secret"),
+        "{}",
+        run.context()
+    );
 }
 
 #[tokio::test]
@@ -153,7 +171,9 @@ async fn unknown_tenant_fails_token_line() {
     let run = run_check(&harness.config_path(), &[]).await;
 
     assert_eq!(run.code, Some(1), "{}", run.context());
-    let line = run.failed_line("token").unwrap_or_else(|| panic!("{}", run.context()));
+    let line = run
+        .failed_line("token")
+        .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(line.starts_with("unknown tenant (AADSTS90002)"), "{line}");
 }
 
@@ -165,7 +185,9 @@ async fn app_not_in_tenant_fails_token_line() {
     let run = run_check(&harness.config_path(), &[]).await;
 
     assert_eq!(run.code, Some(1), "{}", run.context());
-    let line = run.failed_line("token").unwrap_or_else(|| panic!("{}", run.context()));
+    let line = run
+        .failed_line("token")
+        .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(
         line.starts_with("app not found in the tenant (AADSTS700016)"),
         "{line}"
@@ -183,7 +205,11 @@ async fn missing_photo_permission_fails_photo_line() {
     let run = run_check(&harness.config_path(), &[]).await;
 
     assert_eq!(run.code, Some(1), "{}", run.context());
-    assert!(run.status_line("pass", "read users").is_some(), "{}", run.context());
+    assert!(
+        run.status_line("pass", "read users").is_some(),
+        "{}",
+        run.context()
+    );
     let line = run
         .failed_line("read photo metadata")
         .unwrap_or_else(|| panic!("{}", run.context()));
@@ -202,7 +228,11 @@ async fn missing_user_permission_fails_users_line() {
     let run = run_check(&harness.config_path(), &[]).await;
 
     assert_eq!(run.code, Some(1), "{}", run.context());
-    assert!(run.status_line("pass", "token").is_some(), "{}", run.context());
+    assert!(
+        run.status_line("pass", "token").is_some(),
+        "{}",
+        run.context()
+    );
     let line = run
         .failed_line("read users")
         .unwrap_or_else(|| panic!("{}", run.context()));
@@ -235,7 +265,11 @@ async fn uncovered_login_host_fails_allowed_hosts() {
         .failed_line("allowed hosts")
         .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(line.contains("https://login.microsoftonline.com"), "{line}");
-    assert!(run.status_line("skip", "token").is_some(), "{}", run.context());
+    assert!(
+        run.status_line("skip", "token").is_some(),
+        "{}",
+        run.context()
+    );
     assert_eq!(harness.sim.counters().token_requests, 0);
 }
 
@@ -254,13 +288,24 @@ async fn unset_secret_variable_still_lists_parts() {
     let configuration = run
         .failed_line("configuration")
         .unwrap_or_else(|| panic!("{}", run.context()));
-    assert!(configuration.contains("PHOTOSYNC_TEST_UNSET_SECRET"), "{configuration}");
+    assert!(
+        configuration.contains("PHOTOSYNC_TEST_UNSET_SECRET"),
+        "{configuration}"
+    );
     let secrets = run
         .failed_line("secrets")
         .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(secrets.contains("PHOTOSYNC_TEST_UNSET_SECRET"), "{secrets}");
-    assert!(run.status_line("pass", "plugin").is_some(), "{}", run.context());
-    assert!(run.status_line("pass", "schedule").is_some(), "{}", run.context());
+    assert!(
+        run.status_line("pass", "plugin").is_some(),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.status_line("pass", "schedule").is_some(),
+        "{}",
+        run.context()
+    );
 }
 
 #[tokio::test]
@@ -278,7 +323,11 @@ async fn user_without_photo_fails_photo_line() {
         .failed_line("photo in Microsoft 365")
         .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(line.starts_with("absent"), "{line}");
-    assert!(run.status_line("pass", "scope").is_some(), "{}", run.context());
+    assert!(
+        run.status_line("pass", "scope").is_some(),
+        "{}",
+        run.context()
+    );
 }
 
 #[tokio::test]
@@ -293,7 +342,11 @@ async fn guest_out_of_scope_fails_scope_line() {
         .failed_line("scope")
         .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(line.starts_with("out of scope: guest account"), "{line}");
-    assert!(run.stdout.contains("include_guests = true"), "{}", run.context());
+    assert!(
+        run.stdout.contains("include_guests = true"),
+        "{}",
+        run.context()
+    );
     assert!(
         run.status_line("pass", "photo in Microsoft 365").is_some(),
         "{}",
@@ -337,5 +390,9 @@ async fn synced_user_passes_every_line() {
         .status_line("pass", "photo in Microsoft 365")
         .unwrap_or_else(|| panic!("{}", run.context()));
     assert!(line.starts_with("present and unchanged"), "{line}");
-    assert!(run.status_line("pass", "stored photo").is_some(), "{}", run.context());
+    assert!(
+        run.status_line("pass", "stored photo").is_some(),
+        "{}",
+        run.context()
+    );
 }
