@@ -4,7 +4,7 @@
 //! The connector returns the code in its `unauthorized` message as `AADSTS<number>`, the form
 //! the identity platform uses in its own error descriptions.
 
-/// What an AADSTS code means for an administrator, and how to fix it.
+/// The meaning of an AADSTS code for an administrator, and its fix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenProblem {
     pub code: u32,

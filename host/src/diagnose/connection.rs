@@ -1,7 +1,7 @@
 //! The connector's own check (`check()` in the contract): a token, one page of users and one
 //! photo's metadata, turned into one line per step.
 //!
-//! `check()` returns only the first failing step's error, so the step is told by the error
+//! `check()` returns only the first failing step's error, so the step is identified by the error
 //! kind, which the contract defines: `unauthorized` means the credentials were rejected, and
 //! `forbidden` names the missing permission. Steps after the failing one are skipped.
 
@@ -29,7 +29,7 @@ pub async fn check_connection(
 }
 
 // NOTE: the connector's `check` also succeeds when the tenant lists no users, or when the photo
-// step gets a per-user error that says nothing about permissions; it logs a warning then. The
+// step gets a per-user error that reveals nothing about permissions; it logs a warning then. The
 // photo line passes in those cases although no photo metadata was read.
 
 fn connection_lines(

@@ -77,14 +77,14 @@ pub async fn check_tenant(
 
 /// Checks why one user's photo does or does not sync: the user in the directory, the scope,
 /// the photo in the identity source, the stored photo and the user's last failure.
-/// `wanted` is a directory id or a principal name.
+/// `id_or_name` is a directory id or a principal name.
 pub async fn check_user(
     runtime: &Runtime,
     store: &Store,
     tenant: &TenantConfig,
-    wanted: &str,
+    id_or_name: &str,
 ) -> Result<Checklist> {
-    let mut checklist = Checklist::new(&tenant.id, Some(wanted));
+    let mut checklist = Checklist::new(&tenant.id, Some(id_or_name));
     let (plugin_line, described) = setup::check_plugin(runtime, tenant).await;
     checklist.push(plugin_line);
     let Some(mut plugin) = described else {
@@ -93,10 +93,10 @@ pub async fn check_user(
         return Ok(checklist);
     };
 
-    let snapshot = store.directory_user(&tenant.id, wanted)?;
+    let snapshot = store.directory_user(&tenant.id, id_or_name)?;
     let found = match snapshot {
         Some(row) => Ok(Some((user::user_from_snapshot(&row), FoundIn::Snapshot))),
-        None => user::find_in_listing(&mut plugin.instance, wanted)
+        None => user::find_in_listing(&mut plugin.instance, id_or_name)
             .await
             .map(|user| user.map(|user| (user, FoundIn::Listing))),
     };
@@ -105,7 +105,7 @@ pub async fn check_user(
         Ok(None) => {
             checklist.push(CheckLine::fail(
                 USER,
-                format!("no user with id or principal name '{wanted}' in the directory of tenant '{}'", tenant.id),
+                format!("no user with id or principal name '{id_or_name}' in the directory of tenant '{}'", tenant.id),
                 "check the spelling; use the user principal name (UPN) or the object id shown in the Entra admin center",
             ));
             skip_lines(&mut checklist, &USER_LINES[1..], "the user was not found");
@@ -113,7 +113,7 @@ pub async fn check_user(
             return Ok(checklist);
         }
         Err(error) => {
-            checklist.push(lookup_failed(error, wanted, tenant));
+            checklist.push(lookup_failed(error, id_or_name, tenant));
             skip_lines(&mut checklist, &USER_LINES[1..], "the user lookup failed");
             redact(&mut checklist, tenant);
             return Ok(checklist);
@@ -136,16 +136,16 @@ pub async fn check_user(
     Ok(checklist)
 }
 
-fn lookup_failed(error: LookupError, wanted: &str, tenant: &TenantConfig) -> CheckLine {
+fn lookup_failed(error: LookupError, id_or_name: &str, tenant: &TenantConfig) -> CheckLine {
     let detail = match error {
         LookupError::Plugin(error) => error.to_string(),
         LookupError::Connector(error) => format!(
-            "listing users of tenant '{}' to find '{wanted}' failed: {}",
+            "listing users of tenant '{}' to find '{id_or_name}' failed: {}",
             tenant.id,
             connection::error_text(&error)
         ),
         LookupError::TooManyPages => format!(
-            "'{wanted}' is not in the last directory snapshot, and listing stopped before finding it because the tenant is large"
+            "'{id_or_name}' is not in the last directory snapshot, and listing stopped before finding it because the tenant is large"
         ),
     };
     CheckLine::fail(

@@ -1,6 +1,6 @@
-//! The checklist for a configuration file that `Config::load` rejects: the load error, then
-//! the parts of the tenant's table that can still be checked one by one (plugin file,
-//! schedule, secrets), so one run shows every broken part rather than only the first.
+//! The checklist for a configuration file that `Config::load` rejects. Its first line is the
+//! load error. The tenant's plugin file, schedule and secrets follow, each checked on its own,
+//! so one run shows every broken part rather than only the first.
 
 use std::path::Path;
 
@@ -19,7 +19,7 @@ pub const CONFIGURATION: &str = "configuration";
 /// `tenant_id` may be left out when the file has one tenant table.
 ///
 /// Returns `Ok(None)` when the file cannot be read or is no TOML, because then `load_error`
-/// says everything there is to say. Fails when the file has no such tenant.
+/// is the whole message. Fails when the file has no such tenant.
 pub fn check_unloaded(
     path: &Path,
     tenant_id: Option<&str>,

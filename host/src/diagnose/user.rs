@@ -16,10 +16,10 @@ pub const STORED_PHOTO: &str = "stored photo";
 
 /// Pages listed while looking for a user who is not in the last directory snapshot. With
 /// Microsoft Graph's 999 users per page that covers about 100,000 users; a larger tenant
-/// needs one sync first, after which the snapshot answers.
+/// needs one sync first, after which the snapshot contains the user.
 const MAX_LOOKUP_PAGES: usize = 100;
 
-/// Where the user was found.
+/// The source in which the user was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FoundIn {
     /// The directory snapshot of the last complete run.
@@ -28,11 +28,11 @@ pub enum FoundIn {
     Listing,
 }
 
-/// Finds `wanted` (directory id or principal name) by listing users with the connector,
+/// Finds `id_or_name` (directory id or principal name) by listing users with the connector,
 /// stopping at the first match or after [`MAX_LOOKUP_PAGES`] pages.
 pub async fn find_in_listing(
     instance: &mut PluginInstance,
-    wanted: &str,
+    id_or_name: &str,
 ) -> Result<Option<User>, LookupError> {
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_LOOKUP_PAGES {
@@ -41,7 +41,11 @@ pub async fn find_in_listing(
             .await
             .map_err(LookupError::Plugin)?
             .map_err(LookupError::Connector)?;
-        if let Some(user) = page.users.into_iter().find(|user| matches(user, wanted)) {
+        if let Some(user) = page
+            .users
+            .into_iter()
+            .find(|user| matches(user, id_or_name))
+        {
             return Ok(Some(user));
         }
         match page.next_cursor {
@@ -52,7 +56,7 @@ pub async fn find_in_listing(
     Err(LookupError::TooManyPages)
 }
 
-/// Why listing users to find one failed.
+/// Failure of a user lookup by listing.
 #[derive(Debug)]
 pub enum LookupError {
     Plugin(PluginError),
@@ -60,8 +64,8 @@ pub enum LookupError {
     TooManyPages,
 }
 
-fn matches(user: &User, wanted: &str) -> bool {
-    user.id == wanted || user.principal_name.eq_ignore_ascii_case(wanted)
+fn matches(user: &User, id_or_name: &str) -> bool {
+    user.id == id_or_name || user.principal_name.eq_ignore_ascii_case(id_or_name)
 }
 
 /// Builds the contract's user from the snapshot row, so the connector can fetch its photo.
