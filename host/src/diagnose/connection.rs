@@ -49,7 +49,9 @@ fn connection_lines(
     let users_passed = || {
         CheckLine::pass(
             READ_USERS,
-            format!("read one page of users ({USERS_PERMISSION} is granted)"),
+            format!(
+                "read one page of users, so the app has {USERS_PERMISSION} or a broader permission"
+            ),
         )
     };
     let skipped = |name: &str, after: &str| {
@@ -63,7 +65,7 @@ fn connection_lines(
                 users_passed(),
                 CheckLine::pass(
                     READ_PHOTOS,
-                    format!("read one user's photo metadata ({PHOTOS_PERMISSION} is granted)"),
+                    format!("read one user's photo metadata, so the app has {PHOTOS_PERMISSION} or a broader permission"),
                 ),
             ]
         }
