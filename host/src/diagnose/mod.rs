@@ -85,16 +85,28 @@ pub async fn check_user(
     id_or_name: &str,
 ) -> Result<Checklist> {
     let mut checklist = Checklist::new(&tenant.id, Some(id_or_name));
+    push_user_lines(&mut checklist, runtime, store, tenant, id_or_name).await?;
+    redact(&mut checklist, tenant);
+    Ok(checklist)
+}
+
+async fn push_user_lines(
+    checklist: &mut Checklist,
+    runtime: &Runtime,
+    store: &Store,
+    tenant: &TenantConfig,
+    id_or_name: &str,
+) -> Result<()> {
     let (plugin_line, described) = setup::check_plugin(runtime, tenant).await;
     checklist.push(plugin_line);
     let Some(mut plugin) = described else {
-        skip_lines(&mut checklist, &USER_LINES, "the plugin did not load");
-        redact(&mut checklist, tenant);
-        return Ok(checklist);
+        skip_lines(checklist, &USER_LINES, "the plugin did not load");
+        return Ok(());
     };
 
-    let snapshot = store.directory_user(&tenant.id, id_or_name)?;
-    let found = match snapshot {
+    // NOTE: a user found in the snapshot keeps the scope of the last complete run, so a scope
+    // setting changed since then shows only after the next sync.
+    let found = match store.directory_user(&tenant.id, id_or_name)? {
         Some(row) => Ok(Some((user::user_from_snapshot(&row), FoundIn::Snapshot))),
         None => user::find_in_listing(&mut plugin.instance, id_or_name)
             .await
@@ -108,15 +120,13 @@ pub async fn check_user(
                 format!("no user with id or principal name '{id_or_name}' in the directory of tenant '{}'", tenant.id),
                 "check the spelling; use the user principal name (UPN) or the object id shown in the Entra admin center",
             ));
-            skip_lines(&mut checklist, &USER_LINES[1..], "the user was not found");
-            redact(&mut checklist, tenant);
-            return Ok(checklist);
+            skip_lines(checklist, &USER_LINES[1..], "the user was not found");
+            return Ok(());
         }
         Err(error) => {
             checklist.push(lookup_failed(error, id_or_name, tenant));
-            skip_lines(&mut checklist, &USER_LINES[1..], "the user lookup failed");
-            redact(&mut checklist, tenant);
-            return Ok(checklist);
+            skip_lines(checklist, &USER_LINES[1..], "the user lookup failed");
+            return Ok(());
         }
     };
 
@@ -127,13 +137,9 @@ pub async fn check_user(
     let outcome = plugin.instance.fetch_photo(&found_user, known_etag).await;
     checklist.push(user::source_photo_line(outcome, stored.as_ref()));
     checklist.push(user::stored_photo_line(stored.as_ref()));
-    checklist.push(history::check_user_history(
-        store,
-        &tenant.id,
-        &found_user.id,
-    )?);
-    redact(&mut checklist, tenant);
-    Ok(checklist)
+    let history = history::check_user_history(store, &tenant.id, &found_user.id)?;
+    checklist.push(history);
+    Ok(())
 }
 
 fn lookup_failed(error: LookupError, id_or_name: &str, tenant: &TenantConfig) -> CheckLine {
