@@ -28,9 +28,9 @@ pub async fn check_connection(
     connection_lines(result, tenant)
 }
 
-// NOTE: the connector's `check` also succeeds when the tenant lists no users, or when the photo
-// step gets a per-user error that reveals nothing about permissions; it logs a warning then. The
-// photo line passes in those cases although no photo metadata was read.
+// NOTE: the connector's `check` also succeeds, with a logged warning, when the tenant lists no
+// users or when the photo step gets a per-user error that reveals nothing about permissions.
+// The photo line then passes although no photo metadata was read.
 
 fn connection_lines(
     result: Result<Result<(), ConnectorError>, PluginError>,
