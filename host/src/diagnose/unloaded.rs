@@ -169,3 +169,55 @@ fn secrets_line(tenant: &toml::Table, base: &Path) -> CheckLine {
         "export the environment variable before starting photosync, or create the secret file, holding the secret's value",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::line::CheckStatus;
+
+    fn checklist_for(body: &str) -> Checklist {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("photosync.toml");
+        std::fs::write(&path, body).unwrap();
+        let load_error = crate::config::Config::load(&path).unwrap_err();
+        check_unloaded(&path, None, &load_error).unwrap().unwrap()
+    }
+
+    #[test]
+    fn bad_parts_fail_separately() {
+        let checklist = checklist_for(
+            r#"
+            [[tenant]]
+            id = "contoso"
+            plugin = "missing.wasm"
+            schedule = "2am"
+            "#,
+        );
+        assert_eq!(
+            checklist.line(CONFIGURATION).unwrap().status,
+            CheckStatus::Fail
+        );
+        assert_eq!(checklist.line(PLUGIN).unwrap().status, CheckStatus::Fail);
+        assert_eq!(checklist.line(SCHEDULE).unwrap().status, CheckStatus::Fail);
+        assert_eq!(checklist.line(TOKEN).unwrap().status, CheckStatus::Skip);
+    }
+
+    #[test]
+    fn invalid_toml_gives_no_checklist() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("photosync.toml");
+        std::fs::write(&path, "[[tenant]\n").unwrap();
+        let load_error = crate::config::Config::load(&path).unwrap_err();
+        assert!(check_unloaded(&path, None, &load_error).unwrap().is_none());
+    }
+
+    #[test]
+    fn unknown_tenant_is_an_error() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("photosync.toml");
+        std::fs::write(&path, "[[tenant]]\nid = \"contoso\"\nplugin = \"x.wasm\"\n").unwrap();
+        let load_error = crate::config::Config::load(&path).unwrap_err();
+        let error = check_unloaded(&path, Some("fabrikam"), &load_error).unwrap_err();
+        assert!(error.to_string().contains("fabrikam"));
+    }
+}

@@ -247,3 +247,62 @@ pub fn stored_photo_line(stored: Option<&StoredPhoto>) -> CheckLine {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::line::CheckStatus;
+    use crate::diagnose::test_tenant;
+
+    fn user(kind: UserKind, enabled: bool, scope: Scope) -> User {
+        User {
+            id: "u1".to_string(),
+            principal_name: "adele@contoso.com".to_string(),
+            mail: None,
+            display_name: "Adele Vance".to_string(),
+            enabled,
+            kind,
+            scope,
+        }
+    }
+
+    #[test]
+    fn disabled_user_points_to_setting() {
+        let excluded = Scope::Excluded("disabled account".to_string());
+        let line = scope_line(&user(UserKind::Member, false, excluded), &test_tenant(""));
+        assert_eq!(line.status, CheckStatus::Fail);
+        assert!(line.next_step.unwrap().contains("include_disabled = true"));
+    }
+
+    #[test]
+    fn included_user_passes_scope() {
+        let line = scope_line(
+            &user(UserKind::Guest, true, Scope::Included),
+            &test_tenant(""),
+        );
+        assert_eq!(line.status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn absent_photo_fails_source_line() {
+        let line = source_photo_line(Ok(Ok(PhotoOutcome::Absent)), None);
+        assert_eq!(line.status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn snapshot_guest_keeps_exclusion() {
+        let row = DirectoryUser {
+            user_id: "u2".to_string(),
+            principal_name: "guest@contoso.com".to_string(),
+            display_name: "Guest".to_string(),
+            mail: None,
+            enabled: true,
+            kind: "guest".to_string(),
+            excluded_reason: Some("guest account".to_string()),
+            lock_message: None,
+        };
+        let user = user_from_snapshot(&row);
+        assert_eq!(user.kind, UserKind::Guest);
+        assert!(matches!(user.scope, Scope::Excluded(reason) if reason == "guest account"));
+    }
+}
