@@ -90,7 +90,7 @@ fn connection_lines(
             users_passed(),
             CheckLine::fail(
                 READ_PHOTOS,
-                format!("Microsoft Graph denied access to photo metadata (HTTP 403): {message}"),
+                format!("permission missing: {message}"),
                 consent_step(PHOTOS_PERMISSION),
             ),
         ],
@@ -98,7 +98,7 @@ fn connection_lines(
             token_passed(),
             CheckLine::fail(
                 READ_USERS,
-                format!("Microsoft Graph denied access to the user list (HTTP 403): {message}"),
+                format!("permission missing: {message}"),
                 consent_step(USERS_PERMISSION),
             ),
             skipped(READ_PHOTOS, READ_USERS),
