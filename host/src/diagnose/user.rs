@@ -14,9 +14,9 @@ pub const SCOPE: &str = "scope";
 pub const SOURCE_PHOTO: &str = "photo in Microsoft 365";
 pub const STORED_PHOTO: &str = "stored photo";
 
-/// Pages listed while looking for a user who is not in the last directory snapshot. With
-/// Microsoft Graph's 999 users per page that covers about 100,000 users; a larger tenant
-/// needs one sync first, after which the snapshot contains the user.
+/// Pages listed while looking for a user who is not in the last directory snapshot. At the
+/// connector's 999 users per page, that covers about 100,000 users. In a larger tenant, run one
+/// sync first, because the snapshot then contains every user.
 const MAX_LOOKUP_PAGES: usize = 100;
 
 /// The source in which the user was found.
