@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod engine;
 pub mod outbound;
 pub mod runtime;

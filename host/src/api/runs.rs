@@ -1,8 +1,8 @@
 //! Admin run routes: the run history with per-user failures, and "run now".
 //!
 //! A run started here follows the no-overlap rule twice over: [`ActiveRuns`] rejects a second
-//! run of a tenant in this process, and the tenant's run lease in the database rejects a run
-//! while another host process holds it.
+//! API run of a tenant at once, and the tenant's run lease in the database rejects a run while
+//! any other run holds it, in this process (the scheduler) or another one.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -25,8 +25,7 @@ const DEFAULT_RUNS_LISTED: usize = 20;
 /// Most runs one request may list, so one response stays small.
 const MAX_RUNS_LISTED: usize = 100;
 
-/// Tenants with a run going on in this process. Share one instance between the API and any
-/// scheduler in the same process: the database lease cannot tell two runs of one process apart.
+/// Tenants with a run started through this API going on.
 #[derive(Debug, Default)]
 pub struct ActiveRuns {
     tenants: Mutex<HashSet<String>>,

@@ -1,5 +1,6 @@
 //! The `photosync` command line: argument parsing and the subcommands.
 
+mod check;
 mod hash_token;
 mod print;
 mod progress;
@@ -43,6 +44,22 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Check a tenant's setup (plugin, allowed hosts, secrets, schedule, token, permissions,
+    /// last run), or with --user why one user's photo does or does not sync.
+    Check {
+        /// Path of the configuration file (photosync.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Tenant id to check; may be left out when the file configures one tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// User principal name or directory id of the user to check.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print the checklist as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show recent runs with their counts and per-user failures.
     Status {
         /// Path of the configuration file (photosync.toml).
@@ -65,6 +82,7 @@ enum Command {
 impl Cli {
     /// Runs the parsed command and returns the process exit code: 0 when every run
     /// succeeded, 2 when a run completed with per-user failures, 1 on any other failure.
+    /// `check` returns 1 when any line of its checklist fails.
     pub async fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Sync {
@@ -73,6 +91,12 @@ impl Cli {
                 dry_run,
                 json,
             } => sync::run(&config, tenant.as_deref(), dry_run, json).await,
+            Command::Check {
+                config,
+                tenant,
+                user,
+                json,
+            } => check::run(&config, tenant.as_deref(), user.as_deref(), json).await,
             Command::Status {
                 config,
                 tenant,

@@ -43,7 +43,7 @@ pub async fn run(
             match run_tenant(&runtime, &store, tenant, request.clone(), progress.as_ref()).await {
                 Ok(report) => report,
                 Err(error) => {
-                    eprintln!("error: tenant '{}': {error:#}", tenant.id);
+                    eprintln!("error: run of tenant '{}' failed: {error:#}", tenant.id);
                     exit = ExitCode::FAILURE;
                     continue;
                 }

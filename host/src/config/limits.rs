@@ -51,7 +51,9 @@ impl Limits {
     pub(super) fn from_raw(raw: &RawLimits) -> Result<Limits, String> {
         let defaults = Limits::default();
         let positive = |name: &str, value: Option<u64>| match value {
-            Some(0) => Err(format!("limits.{name} must be at least 1")),
+            Some(0) => Err(format!(
+                "limits.{name} = 0 is invalid; use at least 1, or remove it for the default"
+            )),
             other => Ok(other),
         };
         let memory_mib = positive("memory_mib", raw.memory_mib)?;

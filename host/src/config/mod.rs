@@ -112,8 +112,12 @@ pub struct Config {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("failed to read configuration file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "failed to read configuration file {}; check the path given with --config",
+                path.display()
+            )
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::parse(&text, base)
             .with_context(|| format!("invalid configuration in {}", path.display()))
@@ -169,7 +173,7 @@ impl Config {
                     .map(|tenant| tenant.id.as_str())
                     .collect();
                 anyhow::anyhow!(
-                    "tenant '{id}' is not in the configuration; configured tenants: {}",
+                    "tenant '{id}' is not in the configuration; pass one of the configured tenants with --tenant: {}",
                     known.join(", ")
                 )
             })

@@ -49,7 +49,7 @@ impl Settings {
                     let path = base.join(file);
                     let text = std::fs::read_to_string(&path).map_err(|error| {
                         format!(
-                            "settings.{name}: failed to read secret file {}: {error}",
+                            "settings.{name}: failed to read secret file {}: {error}; create the file with the secret's value, or fix the path (a relative path starts at the configuration file's directory)",
                             path.display()
                         )
                     })?;

@@ -1,8 +1,7 @@
 //! Run leases: at most one run per tenant at a time, across every host process sharing the database.
 //!
-//! A lease row names its holder (`hostname:pid:store`, where `store` counts the stores opened
-//! by that process) and an expiry. A holder renews it while its run
-//! goes on; a crashed holder stops renewing, so its lease expires. A holder on this machine whose
+//! A lease row names its holder (`hostname:pid:sequence`, unique per acquisition, so two runs in
+//! one process exclude each other too) and an expiry. A holder renews it while its run goes on; a crashed holder stops renewing, so its lease expires. A holder on this machine whose
 //! process is gone is treated as expired at once, so a restart after a crash does not wait.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +22,7 @@ pub struct Lease {
 impl Store {
     /// Takes the run lease of `tenant` for `ttl`, or returns the current holder when it is taken.
     pub fn acquire_lease(&self, tenant: &str, ttl: Duration) -> Result<Result<Lease, String>> {
-        let holder = self.holder.clone();
+        let holder = new_holder_id();
         let mut connection = self.connection();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: Option<(String, i64)> = transaction
@@ -34,10 +33,7 @@ impl Store {
             )
             .optional()?;
         if let Some((current_holder, expires_at)) = current {
-            if current_holder != holder
-                && expires_at > unix_now()
-                && !holder_is_dead(&current_holder)
-            {
+            if expires_at > unix_now() && !holder_is_dead(&current_holder) {
                 return Ok(Err(current_holder));
             }
         }
@@ -97,16 +93,17 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".to_string())
 }
 
-/// Returns a new holder id. Each store gets its own, so two stores opened by one process on
-/// the same database exclude each other like two processes do.
-pub(super) fn new_holder_id() -> String {
-    static OPENED_STORES: AtomicU64 = AtomicU64::new(0);
-    let store = OPENED_STORES.fetch_add(1, Ordering::Relaxed);
-    format!("{}:{}:{store}", hostname(), std::process::id())
+/// Returns a new holder id. Each acquisition gets its own, so two runs of one tenant in one
+/// process (a scheduled run and one started through the API) exclude each other like two
+/// processes do.
+fn new_holder_id() -> String {
+    static ACQUISITIONS: AtomicU64 = AtomicU64::new(0);
+    let sequence = ACQUISITIONS.fetch_add(1, Ordering::Relaxed);
+    format!("{}:{}:{sequence}", hostname(), std::process::id())
 }
 
 /// Tells whether a holder ran on this machine and its process no longer exists. Reads both
-/// `hostname:pid:store` and the older `hostname:pid`.
+/// `hostname:pid:sequence` and the older `hostname:pid`.
 fn holder_is_dead(holder: &str) -> bool {
     let mut parts = holder.split(':');
     let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {

@@ -33,8 +33,6 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Store {
     connection: Mutex<Connection>,
     root: PathBuf,
-    /// This store's name in run leases, unique per `Store::open` on this machine.
-    holder: String,
 }
 
 impl Store {
@@ -54,7 +52,6 @@ impl Store {
         Ok(Store {
             connection: Mutex::new(connection),
             root: data_dir.to_path_buf(),
-            holder: lease::new_holder_id(),
         })
     }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod auth;
+mod check;
 mod interrupt;
 mod listing;
 mod outbound;
