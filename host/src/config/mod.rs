@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 pub use limits::Limits;
 pub use settings::{Settings, REDACTED};
 
-use crate::outbound::AllowedHosts;
+use crate::outbound::{AllowedHosts, TlsTrust};
 use raw::{RawConfig, RawTenant};
 
 /// The daily schedule time when a tenant sets none: 02:00 UTC, a quiet hour for most of Europe
@@ -68,6 +68,8 @@ pub struct TenantConfig {
     /// While true, the platform locks manual photo edits for in-scope users.
     pub sync_enabled: bool,
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// Certificate authorities the tenant's plugin trusts for HTTPS.
+    pub tls: Arc<TlsTrust>,
     pub settings: Arc<Settings>,
     pub limits: Limits,
 }
@@ -152,6 +154,11 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
     };
     let allowed_hosts = AllowedHosts::parse(&raw.allowed_hosts)
         .map_err(|message| format!("allowed_hosts: {message}"))?;
+    let tls = match &raw.tls_ca_file {
+        Some(file) => TlsTrust::from_ca_file(&base.join(file))
+            .map_err(|message| format!("tls_ca_file: {message}"))?,
+        None => TlsTrust::public_roots(),
+    };
     let settings = Settings::resolve(&raw.settings, base)?;
     let limits = Limits::from_raw(&raw.limits)?;
     Ok(TenantConfig {
@@ -160,6 +167,7 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
         schedule,
         sync_enabled: raw.sync_enabled.unwrap_or(true),
         allowed_hosts: Arc::new(allowed_hosts),
+        tls: Arc::new(tls),
         settings: Arc::new(settings),
         limits,
     })

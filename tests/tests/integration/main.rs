@@ -9,4 +9,5 @@ mod outbound;
 mod photos;
 mod process;
 mod removal;
+mod sandbox;
 mod throttling;
