@@ -98,8 +98,9 @@ pub fn write_tenants(directory: &Path, tenants: &[String]) -> Config {
 /// A Graph simulator with one user with a photo, a data directory, and a configuration with the
 /// good tenant and a misbehaving one.
 pub struct TwoTenants {
-    pub sim: GraphSim,
-    pub directory: tempfile::TempDir,
+    /// Kept so the simulator and the data directory live as long as the test.
+    _sim: GraphSim,
+    _directory: tempfile::TempDir,
     pub store: Arc<Store>,
     pub config: Config,
 }
@@ -120,8 +121,8 @@ impl TwoTenants {
         );
         let store = Arc::new(Store::open(&config.data_dir).unwrap());
         TwoTenants {
-            sim,
-            directory,
+            _sim: sim,
+            _directory: directory,
             store,
             config,
         }
