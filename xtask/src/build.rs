@@ -82,16 +82,16 @@ pub fn ensure_wasm_target() -> Result<()> {
 
 /// Builds the plugin component and returns its path.
 pub fn plugin() -> Result<PathBuf> {
-    component(PLUGIN_CRATE, PLUGIN_FILE)
+    component(PLUGIN_CRATE, plugin_path())
 }
 
 /// Builds the sandbox tests' misbehaving connector and returns its path.
 pub fn test_guest() -> Result<PathBuf> {
-    component(TEST_GUEST_CRATE, TEST_GUEST_FILE)
+    component(TEST_GUEST_CRATE, component_path(TEST_GUEST_FILE))
 }
 
-/// Builds one wasm component crate in release mode and returns the path of its `.wasm` file.
-fn component(crate_name: &str, file_name: &str) -> Result<PathBuf> {
+/// Builds one wasm component crate in release mode and checks that its `.wasm` file is at `path`.
+fn component(crate_name: &str, path: PathBuf) -> Result<PathBuf> {
     ensure_wasm_target()?;
     // Only this crate: the host's dependencies do not build for wasm32.
     run(cargo().args([
@@ -102,7 +102,6 @@ fn component(crate_name: &str, file_name: &str) -> Result<PathBuf> {
         WASM_TARGET,
         "--release",
     ]))?;
-    let path = component_path(file_name);
     if !path.is_file() {
         bail!("the build finished but {} is missing", path.display());
     }

@@ -1,5 +1,6 @@
 //! The `photosync` command line: argument parsing and the subcommands.
 
+mod bench;
 mod print;
 mod progress;
 mod status;
@@ -50,6 +51,13 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Measure plugin compile, cached load and instantiation time and memory per instance.
+    #[command(hide = true)]
+    Bench {
+        /// Path of the plugin component (.wasm) to measure.
+        #[arg(long)]
+        plugin: PathBuf,
+    },
 }
 
 impl Cli {
@@ -69,6 +77,7 @@ impl Cli {
                 json,
                 runs,
             } => status::run(&config, tenant.as_deref(), json, runs),
+            Command::Bench { plugin } => bench::run(&plugin).await.map(|()| ExitCode::SUCCESS),
         }
     }
 }

@@ -118,3 +118,27 @@ impl Limits {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_cap_is_read_in_mib() {
+        let raw = RawLimits {
+            max_response_mib: Some(2),
+            ..RawLimits::default()
+        };
+        assert_eq!(Limits::from_raw(&raw).unwrap().max_response_bytes, 2 << 20);
+    }
+
+    #[test]
+    fn zero_connect_timeout_is_rejected() {
+        let raw = RawLimits {
+            connect_timeout_seconds: Some(0),
+            ..RawLimits::default()
+        };
+        let error = Limits::from_raw(&raw).unwrap_err();
+        assert!(error.contains("connect_timeout_seconds"), "{error}");
+    }
+}

@@ -94,3 +94,28 @@ fn client_config(roots: RootCertStore) -> Arc<ClientConfig> {
         .with_no_client_auth();
     Arc::new(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_ca_file_is_named() {
+        let error = TlsTrust::from_ca_file(Path::new("/nonexistent/ca.pem")).unwrap_err();
+        assert!(error.contains("/nonexistent/ca.pem"), "{error}");
+    }
+
+    #[test]
+    fn file_without_certificate_is_rejected() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let error = TlsTrust::from_ca_file(&path).unwrap_err();
+        assert!(error.contains("BEGIN CERTIFICATE"), "{error}");
+    }
+
+    #[test]
+    fn public_roots_are_described() {
+        assert_eq!(TlsTrust::public_roots().source(), "public web PKI roots");
+    }
+}
