@@ -12,9 +12,10 @@
 //! | `slow-http`           | same as `big-body`; the test server delays its answer               |
 //! | `trap-in-fetch-photo` | lists one user, then panics in `fetch-photo`                        |
 //! | `print`               | writes the `message` setting to stdout and stderr in `list-users`   |
+//! | `fail-with-message`   | lists one user, then fails its `fetch-photo` quoting `message`      |
 //!
-//! Every behaviour except `trap-in-fetch-photo` lists no users when it completes, so a run that
-//! stays under the limits succeeds with nothing to store.
+//! Every behaviour except the two that list one user lists no users when it completes, so a run
+//! that stays under the limits succeeds with nothing to store.
 
 wit_bindgen::generate!({
     path: "../../../wit",
@@ -125,7 +126,7 @@ impl Guest for MisbehavingConnector {
             "call-denied-host" | "big-body" | "slow-http" => {
                 download(&setting("url")?)?;
             }
-            "trap-in-fetch-photo" => {
+            "trap-in-fetch-photo" | "fail-with-message" => {
                 return Ok(UserPage {
                     users: vec![one_user()],
                     next_cursor: None,
@@ -149,6 +150,13 @@ impl Guest for MisbehavingConnector {
         user: User,
         _known_etag: Option<String>,
     ) -> Result<PhotoOutcome, ConnectorError> {
+        if setting("behaviour")? == "fail-with-message" {
+            return Err(ConnectorError::Unavailable(format!(
+                "no photo for user {}: {}",
+                user.id,
+                setting("message")?
+            )));
+        }
         panic!("fetch-photo of user {} traps on purpose", user.id);
     }
 

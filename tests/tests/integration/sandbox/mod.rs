@@ -67,11 +67,16 @@ graph_host = "{graph_url}"
 
 /// The `[[tenant]]` table of the misbehaving tenant; `settings` and `limits` are TOML lines.
 pub fn bad_tenant_toml(allowed: &[String], settings: &str, limits: &str) -> String {
+    guest_tenant_toml(BAD_TENANT, allowed, settings, limits)
+}
+
+/// The `[[tenant]]` table of a tenant `id` running the misbehaving guest.
+pub fn guest_tenant_toml(id: &str, allowed: &[String], settings: &str, limits: &str) -> String {
     let allowed: Vec<String> = allowed.iter().map(|host| format!("\"{host}\"")).collect();
     format!(
         r#"
 [[tenant]]
-id = "{BAD_TENANT}"
+id = "{id}"
 plugin = "{plugin}"
 allowed_hosts = [{allowed}]
 
@@ -88,11 +93,17 @@ allowed_hosts = [{allowed}]
 
 /// Writes `photosync.toml` with the given tenant tables plus the secret file, and loads it.
 pub fn write_tenants(directory: &Path, tenants: &[String]) -> Config {
+    let path = write_tenants_file(directory, tenants);
+    Config::load(&path).expect("test configuration is valid")
+}
+
+/// Writes `photosync.toml` (data in `data/`) and the secret file, and returns the config path.
+pub fn write_tenants_file(directory: &Path, tenants: &[String]) -> PathBuf {
     std::fs::write(directory.join("client-secret"), CLIENT_SECRET).unwrap();
     let text = format!("data_dir = \"data\"\n{}", tenants.concat());
     let path = directory.join("photosync.toml");
     std::fs::write(&path, text).unwrap();
-    Config::load(&path).expect("test configuration is valid")
+    path
 }
 
 /// A Graph simulator with one user with a photo, a data directory, and a configuration with the

@@ -6,7 +6,13 @@ use std::process::Command;
 use graph_sim::GraphSim;
 use photosync::store::{RunStatus, Store};
 
-use super::{bad_tenant_toml, good_tenant_toml, write_tenants, BAD_TENANT, GOOD_TENANT};
+use super::{
+    bad_tenant_toml, good_tenant_toml, guest_tenant_toml, write_tenants_file, BAD_TENANT,
+    GOOD_TENANT,
+};
+
+/// A tenant whose plugin quotes the secret in a per-user error message.
+const LEAKY_TENANT: &str = "leaky";
 use crate::support::{fixture, member_with_photo, photosync_binary, CLIENT_SECRET};
 
 /// Log filter for the sync: everything at trace level except the compiler's own crates, whose
@@ -26,7 +32,8 @@ async fn secret_absent_from_every_output() {
         .await
         .expect("graph-sim starts");
     let directory = tempfile::tempdir().unwrap();
-    let config = write_tenants(
+    // Not loaded here: the environment variable is set only for the child processes.
+    let config_path = write_tenants_file(
         directory.path(),
         &[
             good_tenant_toml(&sim.base_url(), ""),
@@ -35,9 +42,14 @@ async fn secret_absent_from_every_output() {
                 "behaviour = \"print\"\nmessage = { file = \"client-secret\" }",
                 "",
             ),
+            guest_tenant_toml(
+                LEAKY_TENANT,
+                &[],
+                "behaviour = \"fail-with-message\"\nmessage = { env = \"PHOTOSYNC_TEST_SECRET\" }",
+                "",
+            ),
         ],
     );
-    let config_path = directory.path().join("photosync.toml");
 
     let sync = Command::new(photosync_binary())
         .arg("sync")
@@ -45,6 +57,7 @@ async fn secret_absent_from_every_output() {
         .arg(&config_path)
         .arg("--json")
         .env("PHOTOSYNC_LOG", EVERY_LOG_LINE)
+        .env("PHOTOSYNC_TEST_SECRET", CLIENT_SECRET)
         .output()
         .unwrap();
     let status = Command::new(photosync_binary())
@@ -52,13 +65,15 @@ async fn secret_absent_from_every_output() {
         .arg("--config")
         .arg(&config_path)
         .arg("--json")
+        .env("PHOTOSYNC_TEST_SECRET", CLIENT_SECRET)
         .output()
         .unwrap();
 
     let sync_stdout = String::from_utf8_lossy(&sync.stdout);
     let sync_stderr = String::from_utf8_lossy(&sync.stderr);
     let status_stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(sync.status.success(), "{sync_stderr}");
+    // Exit code 2: the leaky tenant's run is partial, with one failed user.
+    assert_eq!(sync.status.code(), Some(2), "{sync_stderr}");
     assert!(status.status.success());
     // The plugin's print reached the log, tagged with its tenant, with the secret replaced.
     let printed = sync_stderr
@@ -71,16 +86,24 @@ async fn secret_absent_from_every_output() {
     assert_eq!(find_secret(&sync_stderr, CLIENT_SECRET), None);
     assert_eq!(find_secret(&status_stdout, CLIENT_SECRET), None);
 
-    let store = Store::open(&config.data_dir).unwrap();
+    let data_dir = directory.path().join("data");
+    let store = Store::open(&data_dir).unwrap();
     let runs = store.recent_runs(None, 10).unwrap();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
     let good = runs.iter().find(|run| run.tenant == GOOD_TENANT).unwrap();
     assert_eq!(good.status, RunStatus::Succeeded);
+    let leaky = runs.iter().find(|run| run.tenant == LEAKY_TENANT).unwrap();
+    assert_eq!(leaky.failures.len(), 1);
+    assert!(
+        leaky.failures[0].message.contains("[redacted]"),
+        "{}",
+        leaky.failures[0].message
+    );
     for run in &runs {
         let record = format!("{run:?}");
         assert_eq!(find_secret(&record, CLIENT_SECRET), None);
     }
-    for entry in std::fs::read_dir(&config.data_dir).unwrap() {
+    for entry in std::fs::read_dir(&data_dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() {
             let bytes = std::fs::read(&path).unwrap();
