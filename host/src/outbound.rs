@@ -132,8 +132,8 @@ pub struct OutboundTimeouts {
     pub between_bytes: Duration,
 }
 
-/// A request the host stopped, reported after the plugin call returns because the plugin only
-/// sees a wasi:http error code and may hide it.
+/// A request the host stopped, reported after the plugin call returns because the plugin
+/// receives only a wasi:http error code and may hide it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutboundViolation {
     /// The origin is not in the tenant's allow-list.
@@ -179,7 +179,7 @@ impl OutboundPolicy {
         }
     }
 
-    /// Takes the first violation since the last call, denials first, and forgets the rest.
+    /// Takes the first violation since the last call, denials first, and discards the rest.
     pub fn take_violation(&mut self) -> Option<OutboundViolation> {
         let denied = std::mem::take(
             &mut *self

@@ -28,7 +28,7 @@ pub struct RequestBounds {
     pub max_body_bytes: u64,
 }
 
-/// Why a request failed in the TLS handshake, kept for the run record.
+/// The error message of a failed TLS handshake, kept for the run record.
 pub type TlsFailure = Arc<std::sync::Mutex<Option<String>>>;
 
 trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {}

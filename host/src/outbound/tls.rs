@@ -13,7 +13,7 @@ use rustls::{ClientConfig, RootCertStore};
 #[derive(Clone)]
 pub struct TlsTrust {
     config: Arc<ClientConfig>,
-    /// What the roots are, for messages: "public web PKI roots" or the CA file path.
+    /// Description of the roots for messages: "public web PKI roots" or the CA file path.
     source: String,
 }
 
@@ -30,8 +30,8 @@ impl TlsTrust {
     }
 
     /// Trusts only the certificate authorities in the PEM file at `path`. A tenant whose
-    /// identity source sits behind a private authority names it here; the public roots are
-    /// then not trusted for that tenant.
+    /// identity source uses a private authority names it here, and the public roots are then
+    /// not trusted for that tenant.
     pub fn from_ca_file(path: &Path) -> Result<TlsTrust, String> {
         let certificates = CertificateDer::pem_file_iter(path)
             .map_err(|error| format!("failed to read {}: {error}", path.display()))?

@@ -52,14 +52,14 @@ pub struct RuntimeOptions {
     pub pool: Option<PoolSizes>,
 }
 
-/// Where the compiled-component cache lives inside a data directory.
+/// Returns the compiled-component cache directory inside a data directory.
 pub fn component_cache_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("cache").join("components")
 }
 
 impl RuntimeOptions {
-    /// The options the `photosync` binary uses: the disk cache in the data directory and a
-    /// pool sized from the tenants' limits.
+    /// Builds the options the `photosync` binary uses: the disk cache in the data directory
+    /// and a pool sized from the tenants' limits.
     pub fn for_config(config: &crate::config::Config) -> RuntimeOptions {
         RuntimeOptions {
             component_cache: Some(component_cache_dir(&config.data_dir)),
@@ -92,7 +92,7 @@ impl Runtime {
         Runtime::with_options(&RuntimeOptions::default())
     }
 
-    /// Creates the runtime with a compiled-component cache and pooling as `options` say.
+    /// Creates the runtime with the compiled-component cache and pooling set in `options`.
     pub fn with_options(options: &RuntimeOptions) -> Result<Runtime> {
         let mut config = EngineConfig::new();
         config.epoch_interruption(true);

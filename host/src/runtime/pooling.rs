@@ -3,9 +3,10 @@
 //! The pooling allocator reserves memory and table slots once, at engine creation, and reuses
 //! them for every instance instead of mapping fresh memory each time. Measured with wasmtime 48
 //! on a 2-core machine, a new store plus instantiation of the connector took 0.04-0.07 ms
-//! on demand and 0.016-0.024 ms pooled. A run creates one instance per parallel fetch worker
-//! and a host serves many tenants a night, so the pool pays off once many tenants share the
-//! process; a host with one tenant gains little and may leave it off.
+//! on demand and 0.016-0.024 ms pooled. A run creates one instance per parallel fetch worker,
+//! and a host serves many tenants a night, so the saving adds up once many tenants share the
+//! process. The `photosync` binary always uses the pool. The slots reserve address space, not
+//! resident memory.
 
 use wasmtime::PoolingAllocationConfig;
 
@@ -14,8 +15,8 @@ use crate::config::Config;
 /// Core wasm instances and tables a connector component may create when instantiated. A Rust
 /// component built with wit-bindgen uses about ten instances and a few tables.
 const PER_COMPONENT_SLOTS: u32 = 20;
-/// Linear memories per component. A Rust component has one; each pooled memory slot reserves
-/// address space for the largest memory, so this stays small.
+/// Linear memories per component. A Rust component has one, and each pooled memory slot
+/// reserves address space for the largest memory, so this stays small.
 const PER_COMPONENT_MEMORIES: u32 = 4;
 
 /// Pool sizes: how many plugin instances may be live at once, and the largest linear memory.

@@ -11,11 +11,11 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
 use crate::config::Settings;
 
-/// Longest line kept; a longer run of output without a newline is logged in pieces of this size
-/// so a plugin cannot make the host buffer without bound.
+/// Maximum line length in bytes. Output without a newline is logged in pieces of this size, so
+/// a plugin cannot make the host buffer without bound.
 const MAX_LINE_BYTES: usize = 4096;
 
-/// Which standard stream a [`LogStream`] stands for.
+/// The standard stream a [`LogStream`] replaces.
 #[derive(Clone, Copy, Debug)]
 pub enum StdStream {
     Stdout,

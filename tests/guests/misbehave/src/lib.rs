@@ -9,7 +9,7 @@
 //! | `allocate`            | allocates and touches `allocate_mib` MiB in `list-users`            |
 //! | `call-denied-host`    | sends `GET url` in `list-users`, where `url` is off the allow-list |
 //! | `big-body`            | sends `GET url` in `list-users` and reads the whole body            |
-//! | `slow-http`           | same as `big-body`; the test server delays its answer               |
+//! | `slow-http`           | same as `big-body`, against a test server that delays the response        |
 //! | `trap-in-fetch-photo` | lists one user, then panics in `fetch-photo`                        |
 //! | `print`               | writes the `message` setting to stdout and stderr in `list-users`   |
 //! | `fail-with-message`   | lists one user, then fails its `fetch-photo` quoting `message`      |

@@ -1,5 +1,5 @@
-//! A small HTTP server on loopback that the misbehaving guest downloads from: bodies of a
-//! chosen size, with or without `Content-Length`, and answers after a chosen delay.
+//! A small HTTP server on loopback that the misbehaving guest downloads from. It returns bodies
+//! of a chosen size, with or without `Content-Length`, and responses after a chosen delay.
 
 use std::time::Duration;
 
@@ -35,12 +35,12 @@ impl GuestServer {
     }
 }
 
-/// A body of `bytes` bytes with `Content-Length`.
+/// Returns a body of `bytes` bytes with `Content-Length`.
 async fn sized(Path(bytes): Path<usize>) -> Vec<u8> {
     vec![b'x'; bytes]
 }
 
-/// A body of `bytes` bytes sent in chunks, without `Content-Length`.
+/// Returns a body of `bytes` bytes sent in chunks, without `Content-Length`.
 async fn stream(Path(bytes): Path<usize>) -> Body {
     let chunks = (0..bytes).step_by(STREAM_CHUNK_BYTES).map(move |start| {
         let length = STREAM_CHUNK_BYTES.min(bytes - start);
@@ -49,7 +49,7 @@ async fn stream(Path(bytes): Path<usize>) -> Body {
     Body::from_stream(futures_util::stream::iter(chunks))
 }
 
-/// Answers `ok` after `millis` milliseconds.
+/// Returns `ok` after `millis` milliseconds.
 async fn slow(Path(millis): Path<u64>) -> &'static str {
     tokio::time::sleep(Duration::from_millis(millis)).await;
     "ok"

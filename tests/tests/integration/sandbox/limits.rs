@@ -1,6 +1,6 @@
 //! Each sandbox limit, broken and obeyed. A broken limit fails only the misbehaving tenant's
 //! run with the exact error kind, while the Entra tenant in the same host completes its run at
-//! the same time; a guest using about 80% of a limit succeeds.
+//! the same time. A guest using about 80% of a limit succeeds.
 
 use photosync::engine::RunReport;
 use photosync::store::RunStatus;

@@ -2,7 +2,7 @@
 //! is not stopped, HTTPS trusts the tenant's own authority, secrets stay out of every output,
 //! and compiled plugins are cached across restarts.
 //!
-//! The misbehaving tenant runs `tests/guests/misbehave`; the well-behaved one runs the real
+//! The misbehaving tenant runs `tests/guests/misbehave`. The well-behaved one runs the real
 //! Entra connector against the Graph simulator in the same host process at the same time.
 
 mod cache;
@@ -44,7 +44,7 @@ pub fn guest_path() -> PathBuf {
     path
 }
 
-/// The `[[tenant]]` table of the well-behaved Entra tenant pointed at `graph_url`.
+/// Formats the `[[tenant]]` table of the well-behaved Entra tenant pointed at `graph_url`.
 pub fn good_tenant_toml(graph_url: &str, extra: &str) -> String {
     format!(
         r#"
@@ -65,12 +65,12 @@ graph_host = "{graph_url}"
     )
 }
 
-/// The `[[tenant]]` table of the misbehaving tenant; `settings` and `limits` are TOML lines.
+/// Formats the `[[tenant]]` table of the misbehaving tenant from TOML lines of settings and limits.
 pub fn bad_tenant_toml(allowed: &[String], settings: &str, limits: &str) -> String {
     guest_tenant_toml(BAD_TENANT, allowed, settings, limits)
 }
 
-/// The `[[tenant]]` table of a tenant `id` running the misbehaving guest.
+/// Formats the `[[tenant]]` table of a tenant `id` running the misbehaving guest.
 pub fn guest_tenant_toml(id: &str, allowed: &[String], settings: &str, limits: &str) -> String {
     let allowed: Vec<String> = allowed.iter().map(|host| format!("\"{host}\"")).collect();
     format!(

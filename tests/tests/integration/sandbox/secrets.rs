@@ -16,7 +16,7 @@ const LEAKY_TENANT: &str = "leaky";
 use crate::support::{fixture, member_with_photo, photosync_binary, CLIENT_SECRET};
 
 /// Log filter for the sync: everything at trace level except the compiler's own crates, whose
-/// trace output of a component compile runs to hundreds of megabytes and holds no data.
+/// trace output of a component compile runs to hundreds of megabytes and contains no data.
 const EVERY_LOG_LINE: &str = "trace,cranelift_codegen=info,cranelift_frontend=info,regalloc2=info,wasmtime_internal_cranelift=info,wasmtime_environ=info,wasmparser=info,wasmtime=info";
 
 /// Returns where `secret` occurs in `text`, for the failure message.
