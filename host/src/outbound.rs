@@ -12,14 +12,24 @@
 //! Plain `http` is rejected for any host other than `localhost`, `127.0.0.0/8` and `::1`, and an
 //! empty list allows nothing. Requests are checked before any DNS lookup or connection. The
 //! host's HTTP client follows no redirects, so a redirect cannot lead a plugin to another host.
+//! Allowed requests go through the host's own client (`client`), which trusts the tenant's
+//! certificate authorities (`tls`) and bounds the response body (`body`).
+
+mod body;
+mod client;
+mod tls;
+
+pub use tls::TlsTrust;
 
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::BodyExt;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+use body::OverflowFlag;
+use client::{RequestBounds, TlsFailure};
 
 /// One allowed origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,14 +132,20 @@ pub struct OutboundTimeouts {
     pub between_bytes: Duration,
 }
 
-impl Default for OutboundTimeouts {
-    fn default() -> Self {
-        OutboundTimeouts {
-            connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(60),
-            between_bytes: Duration::from_secs(30),
-        }
-    }
+/// A request the host stopped, reported after the plugin call returns because the plugin
+/// receives only a wasi:http error code and may hide it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutboundViolation {
+    /// The origin is not in the tenant's allow-list.
+    Denied(Origin),
+    /// A response body was larger than the cap, in bytes.
+    ResponseTooLarge { origin: Origin, limit: u64 },
+    /// The TLS handshake failed, usually because no trusted authority signed the certificate.
+    Tls {
+        origin: Origin,
+        message: String,
+        trusted: String,
+    },
 }
 
 /// The wasi:http hooks of one plugin instance: allow-list check, then the host's HTTP client.
@@ -137,7 +153,11 @@ pub struct OutboundPolicy {
     tenant: Arc<str>,
     allowed: Arc<AllowedHosts>,
     timeouts: OutboundTimeouts,
+    max_response_bytes: u64,
+    tls: Arc<TlsTrust>,
     denials: Arc<Mutex<Vec<Origin>>>,
+    /// Each allowed request's overflow flag and TLS failure slot, with its origin.
+    requests: Vec<(Origin, OverflowFlag, TlsFailure)>,
 }
 
 impl OutboundPolicy {
@@ -145,23 +165,52 @@ impl OutboundPolicy {
         tenant: Arc<str>,
         allowed: Arc<AllowedHosts>,
         timeouts: OutboundTimeouts,
+        max_response_bytes: u64,
+        tls: Arc<TlsTrust>,
     ) -> OutboundPolicy {
         OutboundPolicy {
             tenant,
             allowed,
             timeouts,
+            max_response_bytes,
+            tls,
             denials: Arc::default(),
+            requests: Vec::new(),
         }
     }
 
-    /// Takes the origins denied since the last call.
-    pub fn take_denials(&self) -> Vec<Origin> {
-        std::mem::take(
+    /// Takes the first violation since the last call, denials first, and discards the rest.
+    pub fn take_violation(&mut self) -> Option<OutboundViolation> {
+        let denied = std::mem::take(
             &mut *self
                 .denials
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+        );
+        let requests = std::mem::take(&mut self.requests);
+        if let Some(origin) = denied.into_iter().next() {
+            return Some(OutboundViolation::Denied(origin));
+        }
+        for (origin, overflow, tls_failure) in requests {
+            let overflow = *overflow
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(limit) = overflow {
+                return Some(OutboundViolation::ResponseTooLarge { origin, limit });
+            }
+            let tls_failure = tls_failure
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            if let Some(message) = tls_failure {
+                return Some(OutboundViolation::Tls {
+                    origin,
+                    message,
+                    trusted: self.tls.source().to_string(),
+                });
+            }
+        }
+        None
     }
 
     fn capped(&self, requested: Option<RequestOptions>) -> RequestOptions {
@@ -232,14 +281,28 @@ impl WasiHttpHooks for OutboundPolicy {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let options = self.capped(options);
-        Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
-            ))
-        })
+        let bounds = RequestBounds {
+            connect: options.connect_timeout.unwrap_or(self.timeouts.connect),
+            first_byte: options
+                .first_byte_timeout
+                .unwrap_or(self.timeouts.first_byte),
+            between_bytes: options
+                .between_bytes_timeout
+                .unwrap_or(self.timeouts.between_bytes),
+            max_body_bytes: self.max_response_bytes,
+        };
+        let (overflow, tls_failure) = (OverflowFlag::default(), TlsFailure::default());
+        if let Some(origin) = origin {
+            self.requests
+                .push((origin, overflow.clone(), tls_failure.clone()));
+        }
+        Box::new(client::send(
+            request,
+            bounds,
+            self.tls.config(),
+            overflow,
+            tls_failure,
+        ))
     }
 }
 

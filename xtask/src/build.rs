@@ -10,6 +10,9 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// The connector crate and the file name of its component.
 const PLUGIN_CRATE: &str = "photosync-entra";
 const PLUGIN_FILE: &str = "photosync_entra.wasm";
+/// The sandbox tests' misbehaving connector and the file name of its component.
+const TEST_GUEST_CRATE: &str = "photosync-test-guest";
+const TEST_GUEST_FILE: &str = "photosync_test_guest.wasm";
 
 /// Returns the workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
@@ -35,10 +38,15 @@ pub fn target_dir() -> PathBuf {
 
 /// Returns the path of the release plugin component.
 pub fn plugin_path() -> PathBuf {
+    component_path(PLUGIN_FILE)
+}
+
+/// Returns the path of a release component built for the wasm target.
+fn component_path(file_name: &str) -> PathBuf {
     target_dir()
         .join(WASM_TARGET)
         .join("release")
-        .join(PLUGIN_FILE)
+        .join(file_name)
 }
 
 /// Runs a command in the workspace root and fails when it fails.
@@ -74,17 +82,26 @@ pub fn ensure_wasm_target() -> Result<()> {
 
 /// Builds the plugin component and returns its path.
 pub fn plugin() -> Result<PathBuf> {
+    component(PLUGIN_CRATE, plugin_path())
+}
+
+/// Builds the sandbox tests' misbehaving connector and returns its path.
+pub fn test_guest() -> Result<PathBuf> {
+    component(TEST_GUEST_CRATE, component_path(TEST_GUEST_FILE))
+}
+
+/// Builds one wasm component crate in release mode and checks that its `.wasm` file is at `path`.
+fn component(crate_name: &str, path: PathBuf) -> Result<PathBuf> {
     ensure_wasm_target()?;
-    // Only the plugin crate: the host's dependencies do not build for wasm32.
+    // Only this crate: the host's dependencies do not build for wasm32.
     run(cargo().args([
         "build",
         "--package",
-        PLUGIN_CRATE,
+        crate_name,
         "--target",
         WASM_TARGET,
         "--release",
     ]))?;
-    let path = plugin_path();
     if !path.is_file() {
         bail!("the build finished but {} is missing", path.display());
     }
@@ -108,6 +125,7 @@ pub fn binaries() -> Result<PathBuf> {
 /// environment.
 pub fn test(extra: &[String]) -> Result<()> {
     let plugin = plugin()?;
+    let test_guest = test_guest()?;
     let binaries = binaries()?;
     run(cargo()
         .args([
@@ -121,8 +139,10 @@ pub fn test(extra: &[String]) -> Result<()> {
         .args(extra))?;
     run(cargo()
         .args(["test", "--workspace", "--exclude", PLUGIN_CRATE])
+        .args(["--exclude", TEST_GUEST_CRATE])
         .args(extra)
         .env("PHOTOSYNC_PLUGIN_WASM", plugin)
+        .env("PHOTOSYNC_TEST_GUEST_WASM", test_guest)
         .env("PHOTOSYNC_BIN", binaries.join("photosync")))
 }
 

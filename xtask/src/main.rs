@@ -3,6 +3,7 @@
 //! Both commands install the `wasm32-wasip2` target with rustup when it is missing, so they run
 //! on a fresh machine with nothing but a Rust toolchain.
 
+mod bench;
 mod build;
 mod demo;
 mod simulator;
@@ -28,6 +29,8 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         users: usize,
     },
+    /// Measure plugin compile, cached load and instantiation time on a release build.
+    Bench,
     /// Build the plugin, then run every test of the workspace.
     Test {
         /// Extra arguments passed to `cargo test`, such as a test name filter.
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Build => build::plugin().map(|path| println!("built {}", path.display())),
         Command::Demo { users } => demo::run(users),
         Command::Test { args } => build::test(&args),
+        Command::Bench => bench::run_bench(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The `photosync` command line: argument parsing and the subcommands.
 
+mod bench;
 mod check;
 mod hash_token;
 mod print;
@@ -77,6 +78,13 @@ enum Command {
     },
     /// Read an API token from standard input and print its sha256 for `[[tenant.api_tokens]]`.
     HashToken,
+    /// Measure plugin compile, cached load and instantiation time and memory per instance.
+    #[command(hide = true)]
+    Bench {
+        /// Path of the plugin component (.wasm) to measure.
+        #[arg(long)]
+        plugin: PathBuf,
+    },
 }
 
 impl Cli {
@@ -105,6 +113,7 @@ impl Cli {
             } => status::run(&config, tenant.as_deref(), json, runs),
             Command::Serve { config } => serve::run(&config).await,
             Command::HashToken => hash_token::run(),
+            Command::Bench { plugin } => bench::run(&plugin).await.map(|()| ExitCode::SUCCESS),
         }
     }
 }

@@ -11,7 +11,7 @@ use super::print::print_report;
 use super::progress::TerminalProgress;
 use crate::config::Config;
 use crate::engine::{run_tenant, NoProgress, Progress, RunReport, RunRequest};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeOptions};
 use crate::store::{RunStatus, Store};
 
 pub async fn run(
@@ -26,7 +26,7 @@ pub async fn run(
         None => config.tenants.clone(),
     };
     let store = Arc::new(Store::open(&config.data_dir)?);
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::with_options(&RuntimeOptions::for_config(&config))?;
     let request = RunRequest {
         dry_run,
         ..RunRequest::manual()

@@ -21,6 +21,21 @@ const DEFAULT_RETRIES: u32 = 5;
 /// Total time a run may spend waiting on throttling before it stops retrying.
 const DEFAULT_THROTTLE_BUDGET_SECONDS: u64 = 15 * 60;
 
+/// Largest response body the host passes to a plugin. A Graph photo is at most 4 MB and a page
+/// of 999 users about 1 MB of JSON, so 8 MiB fits both with room to spare.
+const DEFAULT_MAX_RESPONSE_MIB: u64 = 8;
+/// Time a plugin's request may take to connect (TCP and TLS handshakes).
+const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
+/// Time from sending a request to the first byte of the response.
+const DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS: u64 = 60;
+/// Time allowed between two chunks of a response body.
+const DEFAULT_BETWEEN_BYTES_TIMEOUT_SECONDS: u64 = 30;
+/// Core wasm instances one plugin store may create. A Rust component built with wit-bindgen
+/// instantiates about ten (its module, the WASI adapter shims and the canonical-ABI glue).
+const DEFAULT_MAX_INSTANCES: usize = 50;
+/// Tables one plugin store may create; a Rust component uses a handful.
+const DEFAULT_MAX_TABLES: usize = 50;
+
 /// Validated limits of one tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -31,6 +46,13 @@ pub struct Limits {
     pub parallel: usize,
     pub retries: u32,
     pub throttle_budget: Duration,
+    /// Largest response body handed to the plugin, in bytes.
+    pub max_response_bytes: u64,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub between_bytes_timeout: Duration,
+    pub max_instances: usize,
+    pub max_tables: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +65,12 @@ impl Default for Limits {
             parallel: DEFAULT_PARALLEL,
             retries: DEFAULT_RETRIES,
             throttle_budget: Duration::from_secs(DEFAULT_THROTTLE_BUDGET_SECONDS),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_MIB << 20,
+            connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECONDS),
+            first_byte_timeout: Duration::from_secs(DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS),
+            between_bytes_timeout: Duration::from_secs(DEFAULT_BETWEEN_BYTES_TIMEOUT_SECONDS),
+            max_instances: DEFAULT_MAX_INSTANCES,
+            max_tables: DEFAULT_MAX_TABLES,
         }
     }
 }
@@ -71,6 +99,48 @@ impl Limits {
             throttle_budget: raw
                 .throttle_budget_seconds
                 .map_or(defaults.throttle_budget, Duration::from_secs),
+            max_response_bytes: positive("max_response_mib", raw.max_response_mib)?
+                .map_or(defaults.max_response_bytes, |mib| mib << 20),
+            connect_timeout: positive("connect_timeout_seconds", raw.connect_timeout_seconds)?
+                .map_or(defaults.connect_timeout, Duration::from_secs),
+            first_byte_timeout: positive(
+                "first_byte_timeout_seconds",
+                raw.first_byte_timeout_seconds,
+            )?
+            .map_or(defaults.first_byte_timeout, Duration::from_secs),
+            between_bytes_timeout: positive(
+                "between_bytes_timeout_seconds",
+                raw.between_bytes_timeout_seconds,
+            )?
+            .map_or(defaults.between_bytes_timeout, Duration::from_secs),
+            max_instances: positive("max_instances", raw.max_instances.map(|value| value as u64))?
+                .map_or(defaults.max_instances, |value| value as usize),
+            max_tables: positive("max_tables", raw.max_tables.map(|value| value as u64))?
+                .map_or(defaults.max_tables, |value| value as usize),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_cap_is_read_in_mib() {
+        let raw = RawLimits {
+            max_response_mib: Some(2),
+            ..RawLimits::default()
+        };
+        assert_eq!(Limits::from_raw(&raw).unwrap().max_response_bytes, 2 << 20);
+    }
+
+    #[test]
+    fn zero_connect_timeout_is_rejected() {
+        let raw = RawLimits {
+            connect_timeout_seconds: Some(0),
+            ..RawLimits::default()
+        };
+        let error = Limits::from_raw(&raw).unwrap_err();
+        assert!(error.contains("connect_timeout_seconds"), "{error}");
     }
 }

@@ -24,7 +24,7 @@ pub use serve::DEFAULT_LISTEN;
 pub use settings::{Settings, REDACTED};
 pub use tokens::{ApiToken, TokenRole};
 
-use crate::outbound::AllowedHosts;
+use crate::outbound::{AllowedHosts, TlsTrust};
 use raw::{RawConfig, RawTenant};
 
 /// The daily schedule time when a tenant sets none: 02:00 UTC, a quiet hour for most of Europe
@@ -95,6 +95,8 @@ pub struct TenantConfig {
     /// Bearer tokens of the platform API for this tenant.
     pub api_tokens: Vec<ApiToken>,
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// Certificate authorities the tenant's plugin trusts for HTTPS.
+    pub tls: Arc<TlsTrust>,
     pub settings: Arc<Settings>,
     pub limits: Limits,
 }
@@ -197,6 +199,11 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
     };
     let allowed_hosts = AllowedHosts::parse(&raw.allowed_hosts)
         .map_err(|message| format!("allowed_hosts: {message}"))?;
+    let tls = match &raw.tls_ca_file {
+        Some(file) => TlsTrust::from_ca_file(&base.join(file))
+            .map_err(|message| format!("tls_ca_file: {message}"))?,
+        None => TlsTrust::public_roots(),
+    };
     let settings = Settings::resolve(&raw.settings, base)?;
     let limits = Limits::from_raw(&raw.limits)?;
     let sync_message = platform::resolve_sync_message(raw.sync_message.as_deref())?;
@@ -209,6 +216,7 @@ fn validate_tenant(raw: &RawTenant, base: &Path) -> Result<TenantConfig, String>
         sync_message,
         api_tokens,
         allowed_hosts: Arc::new(allowed_hosts),
+        tls: Arc::new(tls),
         settings: Arc::new(settings),
         limits,
     })

@@ -25,6 +25,7 @@ pub(super) struct RawTenant {
     pub sync_message: Option<String>,
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    pub tls_ca_file: Option<PathBuf>,
     #[serde(default)]
     pub settings: BTreeMap<String, RawSetting>,
     #[serde(default)]
@@ -54,4 +55,10 @@ pub(super) struct RawLimits {
     pub parallel: Option<usize>,
     pub retries: Option<u32>,
     pub throttle_budget_seconds: Option<u64>,
+    pub max_response_mib: Option<u64>,
+    pub connect_timeout_seconds: Option<u64>,
+    pub first_byte_timeout_seconds: Option<u64>,
+    pub between_bytes_timeout_seconds: Option<u64>,
+    pub max_instances: Option<usize>,
+    pub max_tables: Option<usize>,
 }

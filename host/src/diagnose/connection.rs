@@ -159,6 +159,8 @@ fn plugin_next_step(error: &PluginError) -> &'static str {
         }
         PluginError::MemoryLimit { .. } => "raise limits.memory_mib",
         PluginError::CpuTimeLimit { .. } => "raise limits.call_cpu_seconds",
+        PluginError::ResponseTooLarge { .. } => "raise limits.max_response_mib if the connector needs larger responses",
+        PluginError::Tls { .. } => "set tls_ca_file of the tenant to the PEM file of the authority that signed the server's certificate",
         PluginError::WallTimeLimit { .. } => {
             "check that the login and Graph hosts are reachable, or raise limits.call_wall_seconds"
         }

@@ -152,7 +152,10 @@ async fn handle_user(
         (_, Ok(PhotoOutcome::Absent)) => UserResult::NoPhoto,
         (Action::Keep | Action::Skip(_), Ok(_)) => UserResult::Unchanged,
     };
-    if let UserResult::Failed(failure) = &result {
+    let mut result = result;
+    if let UserResult::Failed(failure) = &mut result {
+        // A plugin's message may quote a setting, secrets included.
+        failure.message = context.tenant.settings.redact(&failure.message);
         tracing::warn!(tenant = %context.tenant.id, user_id = %user.id, kind = %failure.kind, "photo not synced: {}", failure.message);
     }
     Ok(UserDone {

@@ -343,7 +343,8 @@ async fn execute(
     while let Some(message) = receiver.recv().await {
         let done = match message {
             WorkerMessage::Fatal(error) => {
-                tracing::error!(kind = %error.kind, "run stopped: {}", error.message);
+                let message = tenant.settings.redact(&error.message);
+                tracing::error!(kind = %error.kind, "run stopped: {message}");
                 fatal.get_or_insert(error);
                 continue;
             }

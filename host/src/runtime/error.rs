@@ -32,6 +32,21 @@ pub enum PluginError {
         plugin: String,
         host: String,
     },
+    #[error("plugin {plugin} of tenant '{tenant}': a response from {origin} was larger than the limit of {limit_mib} MiB and was cut off; raise limits.max_response_mib if the connector needs more")]
+    ResponseTooLarge {
+        tenant: String,
+        plugin: String,
+        origin: String,
+        limit_mib: u64,
+    },
+    #[error("plugin {plugin} of tenant '{tenant}': the TLS handshake with {origin} failed: {message}; the tenant trusts {trusted}; set tls_ca_file of tenant '{tenant}' to the PEM file of the authority that signed the server's certificate")]
+    Tls {
+        tenant: String,
+        plugin: String,
+        origin: String,
+        message: String,
+        trusted: String,
+    },
     #[error("plugin {plugin} of tenant '{tenant}': {op} trapped: {message}")]
     Trap {
         tenant: String,
@@ -55,6 +70,8 @@ impl PluginError {
             PluginError::CpuTimeLimit { .. } => "cpu_time_limit",
             PluginError::WallTimeLimit { .. } => "wall_time_limit",
             PluginError::HostDenied { .. } => "host_denied",
+            PluginError::ResponseTooLarge { .. } => "response_too_large",
+            PluginError::Tls { .. } => "tls",
             PluginError::Trap { .. } => "trap",
             PluginError::Instantiate { .. } => "instantiate",
         }

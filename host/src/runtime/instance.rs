@@ -12,6 +12,7 @@ use super::bindings::{
 use super::epoch::ticks_for;
 use super::error::PluginError;
 use super::state::PluginState;
+use crate::outbound::OutboundViolation;
 
 type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
@@ -125,14 +126,10 @@ impl PluginInstance {
         let (call_cpu, call_wall, memory_bytes) =
             (self.call_cpu, self.call_wall, self.memory_bytes);
         let result = tokio::time::timeout(call_wall, start(&self.plugin, &mut self.store)).await;
-        let denied = self.store.data().outbound.take_denials();
-        if let Some(host) = denied.first() {
+        let violation = self.store.data_mut().outbound.take_violation();
+        if let Some(violation) = violation {
             self.poisoned = Some(op);
-            return Err(PluginError::HostDenied {
-                tenant,
-                plugin: plugin_label,
-                host: host.to_string(),
-            });
+            return Err(violation_error(violation, tenant, plugin_label));
         }
         let error = match result {
             Ok(Ok(value)) => return Ok(value),
@@ -182,5 +179,33 @@ impl PluginInstance {
             op,
             message: format!("{error:#}"),
         }
+    }
+}
+
+/// Turns a request the host stopped into the error that ends the run.
+fn violation_error(violation: OutboundViolation, tenant: String, plugin: String) -> PluginError {
+    match violation {
+        OutboundViolation::Denied(origin) => PluginError::HostDenied {
+            tenant,
+            plugin,
+            host: origin.to_string(),
+        },
+        OutboundViolation::ResponseTooLarge { origin, limit } => PluginError::ResponseTooLarge {
+            tenant,
+            plugin,
+            origin: origin.to_string(),
+            limit_mib: limit >> 20,
+        },
+        OutboundViolation::Tls {
+            origin,
+            message,
+            trusted,
+        } => PluginError::Tls {
+            tenant,
+            plugin,
+            origin: origin.to_string(),
+            message,
+            trusted,
+        },
     }
 }

@@ -7,10 +7,13 @@
 //! call; see `config::Limits` for the defaults.
 
 mod bindings;
+mod cache;
 mod epoch;
 mod error;
 mod instance;
+mod pooling;
 mod state;
+mod stdio;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config as EngineConfig, Engine, Store};
+use wasmtime::{Config as EngineConfig, Engine, InstanceAllocationStrategy, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -29,18 +32,48 @@ pub use bindings::{
 };
 pub use error::PluginError;
 pub use instance::PluginInstance;
+pub use pooling::PoolSizes;
 
 use crate::config::TenantConfig;
 use crate::outbound::{OutboundPolicy, OutboundTimeouts};
 use bindings::{Plugin, PluginPre};
+use cache::ComponentCache;
 use epoch::EpochTicker;
 use state::{MemoryLimiter, PluginState};
+use stdio::{LogStream, StdStream};
+
+/// Engine settings beyond the fixed ones (epoch interruption).
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeOptions {
+    /// Directory of compiled components kept across restarts; none compiles every plugin at
+    /// start-up.
+    pub component_cache: Option<PathBuf>,
+    /// Sizes of the pooling instance allocator; none allocates each instance on demand.
+    pub pool: Option<PoolSizes>,
+}
+
+/// Returns the compiled-component cache directory inside a data directory.
+pub fn component_cache_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("cache").join("components")
+}
+
+impl RuntimeOptions {
+    /// Builds the options the `photosync` binary uses: the disk cache in the data directory
+    /// and a pool sized from the tenants' limits.
+    pub fn for_config(config: &crate::config::Config) -> RuntimeOptions {
+        RuntimeOptions {
+            component_cache: Some(component_cache_dir(&config.data_dir)),
+            pool: Some(PoolSizes::for_config(config)),
+        }
+    }
+}
 
 /// The engine, the linker and the compiled plugins of one host process.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<PluginState>,
     plugins: Mutex<HashMap<PathBuf, Arc<LoadedPlugin>>>,
+    disk_cache: Option<ComponentCache>,
     _ticker: EpochTicker,
 }
 
@@ -54,10 +87,18 @@ pub struct LoadedPlugin {
 
 impl Runtime {
     /// Creates the engine (epoch interruption on) and the linker with WASI, wasi:http and the
-    /// `host` interface.
+    /// `host` interface, with no disk cache and on-demand allocation.
     pub fn new() -> Result<Runtime> {
+        Runtime::with_options(&RuntimeOptions::default())
+    }
+
+    /// Creates the runtime with the compiled-component cache and pooling set in `options`.
+    pub fn with_options(options: &RuntimeOptions) -> Result<Runtime> {
         let mut config = EngineConfig::new();
         config.epoch_interruption(true);
+        if let Some(pool) = &options.pool {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool.config()));
+        }
         let engine = Engine::new(&config)
             .map_err(|error| anyhow::anyhow!("failed to create the wasmtime engine: {error:#}"))?;
         let mut linker = Linker::new(&engine);
@@ -67,16 +108,22 @@ impl Runtime {
             .map_err(wasm_error)?;
         let ticker =
             EpochTicker::start(&engine).context("failed to start the epoch ticker thread")?;
+        let disk_cache = options
+            .component_cache
+            .as_deref()
+            .map(|directory| ComponentCache::open(directory, &engine))
+            .transpose()?;
         Ok(Runtime {
             engine,
             linker,
             plugins: Mutex::default(),
+            disk_cache,
             _ticker: ticker,
         })
     }
 
     /// Compiles the plugin at `path`, or returns it from this process's cache when its bytes
-    /// have not changed.
+    /// have not changed, or loads it from the disk cache when one is configured.
     pub fn load(&self, path: &Path) -> Result<Arc<LoadedPlugin>> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("failed to read plugin {}", path.display()))?;
@@ -88,10 +135,7 @@ impl Runtime {
         if let Some(plugin) = plugins.get(path).filter(|plugin| plugin.sha256 == sha256) {
             return Ok(plugin.clone());
         }
-        let started = std::time::Instant::now();
-        let component = Component::from_binary(&self.engine, &bytes).map_err(|error| {
-            anyhow::anyhow!("failed to compile plugin {}: {error:#}", path.display())
-        })?;
+        let component = self.compile_or_load(path, &bytes, &sha256)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -107,7 +151,6 @@ impl Runtime {
                 path.display()
             )
         })?;
-        tracing::info!(plugin = %path.display(), sha256 = %&sha256[..12], elapsed_ms = started.elapsed().as_millis() as u64, "compiled plugin");
         let plugin = Arc::new(LoadedPlugin {
             pre,
             sha256,
@@ -115,6 +158,28 @@ impl Runtime {
         });
         plugins.insert(path.to_path_buf(), plugin.clone());
         Ok(plugin)
+    }
+
+    fn compile_or_load(&self, path: &Path, bytes: &[u8], sha256: &str) -> Result<Component> {
+        let started = std::time::Instant::now();
+        if let Some(component) = self
+            .disk_cache
+            .as_ref()
+            .and_then(|cache| cache.load(&self.engine, sha256))
+        {
+            tracing::info!(plugin = %path.display(), elapsed_ms = started.elapsed().as_millis() as u64, "loaded plugin {sha256} from the compiled-component cache");
+            return Ok(component);
+        }
+        let component = Component::from_binary(&self.engine, bytes).map_err(|error| {
+            anyhow::anyhow!("failed to compile plugin {}: {error:#}", path.display())
+        })?;
+        tracing::info!(plugin = %path.display(), elapsed_ms = started.elapsed().as_millis() as u64, "compiled plugin {sha256}");
+        if let Some(cache) = &self.disk_cache {
+            if let Err(error) = cache.store(sha256, &component) {
+                tracing::warn!(plugin = %path.display(), "failed to write the compiled component to the cache; the next start compiles it again: {error:#}");
+            }
+        }
+        Ok(component)
     }
 }
 
@@ -128,7 +193,25 @@ impl LoadedPlugin {
             .file_name()
             .map_or_else(|| "plugin".into(), |name| name.to_string_lossy().into());
         // No preopens, no environment, no sockets: the builder grants none of them by default.
-        let wasi = WasiCtxBuilder::new().build();
+        // Standard output and error go to the host log.
+        let stream = |kind| {
+            LogStream::new(
+                kind,
+                tenant_id.clone(),
+                label.clone(),
+                tenant.settings.clone(),
+            )
+        };
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stream(StdStream::Stdout))
+            .stderr(stream(StdStream::Stderr))
+            .build();
+        let limits = &tenant.limits;
+        let timeouts = OutboundTimeouts {
+            connect: limits.connect_timeout,
+            first_byte: limits.first_byte_timeout,
+            between_bytes: limits.between_bytes_timeout,
+        };
         let state = PluginState {
             wasi,
             http: WasiHttpCtx::new(),
@@ -136,9 +219,15 @@ impl LoadedPlugin {
             outbound: OutboundPolicy::new(
                 tenant_id.clone(),
                 tenant.allowed_hosts.clone(),
-                OutboundTimeouts::default(),
+                timeouts,
+                limits.max_response_bytes,
+                tenant.tls.clone(),
             ),
-            limiter: MemoryLimiter::new(tenant.limits.memory_bytes),
+            limiter: MemoryLimiter::new(
+                limits.memory_bytes,
+                limits.max_instances,
+                limits.max_tables,
+            ),
             tenant: tenant_id,
             plugin: label.clone(),
             settings: tenant.settings.clone(),

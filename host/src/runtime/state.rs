@@ -16,17 +16,22 @@ use crate::outbound::OutboundPolicy;
 /// Longest plugin log message kept; longer ones are cut so a plugin cannot flood the log.
 const MAX_LOG_MESSAGE_BYTES: usize = 4096;
 
-/// Limits a store's linear memories and tables, and remembers whether it denied a memory grow,
-/// because a Rust guest that runs out of memory aborts with a plain `unreachable` trap.
+/// Limits a store's linear memories, tables and instances, and remembers whether it denied a
+/// memory grow, because a Rust guest that runs out of memory aborts with a plain `unreachable`
+/// trap.
 pub struct MemoryLimiter {
     max_memory_bytes: usize,
+    max_instances: usize,
+    max_tables: usize,
     pub(super) denied_grow: bool,
 }
 
 impl MemoryLimiter {
-    pub fn new(max_memory_bytes: usize) -> MemoryLimiter {
+    pub fn new(max_memory_bytes: usize, max_instances: usize, max_tables: usize) -> MemoryLimiter {
         MemoryLimiter {
             max_memory_bytes,
+            max_instances,
+            max_tables,
             denied_grow: false,
         }
     }
@@ -42,9 +47,14 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        // Failing the grow traps at once, as `StoreLimits` does with `trap_on_grow_failure`:
+        // a Rust guest could not recover from an allocation failure anyway.
         if desired > self.max_memory_bytes {
             self.denied_grow = true;
-            return Ok(false);
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit: growing linear memory to {desired} bytes exceeds the limit of {} bytes",
+                self.max_memory_bytes
+            )));
         }
         Ok(true)
     }
@@ -56,6 +66,18 @@ impl ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        self.max_instances
+    }
+
+    fn tables(&self) -> usize {
+        self.max_tables
+    }
+
+    fn memories(&self) -> usize {
+        self.max_instances
     }
 }
 

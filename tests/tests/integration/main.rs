@@ -12,6 +12,7 @@ mod outbound;
 mod photos;
 mod process;
 mod removal;
+mod sandbox;
 mod schedule;
 mod serve;
 mod throttling;
