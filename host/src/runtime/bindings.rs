@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use photosync::connector::types::{
+pub use self::photosync::connector::types::{
     Action, ConnectorError, ConnectorInfo, Decision, LocalPhoto, LogLevel, Photo, PhotoOutcome,
     PhotoSource, Scope, SettingInfo, User, UserKind, UserPage,
 };
