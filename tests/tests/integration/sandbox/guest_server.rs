@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Path;
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::Router;
 
@@ -22,7 +23,8 @@ impl GuestServer {
         let app = Router::new()
             .route("/sized/{bytes}", get(sized))
             .route("/stream/{bytes}", get(stream))
-            .route("/slow/{millis}", get(slow));
+            .route("/slow/{millis}", get(slow))
+            .route("/redirect/{port}", get(redirect));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -53,4 +55,12 @@ async fn stream(Path(bytes): Path<usize>) -> Body {
 async fn slow(Path(millis): Path<u64>) -> &'static str {
     tokio::time::sleep(Duration::from_millis(millis)).await;
     "ok"
+}
+
+/// Redirects to `http://127.0.0.1:{port}/`, an origin the test leaves out of the allow-list.
+async fn redirect(Path(port): Path<u16>) -> (StatusCode, [(header::HeaderName, String); 1]) {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, format!("http://127.0.0.1:{port}/"))],
+    )
 }

@@ -190,3 +190,28 @@ async fn slow_response_under_wall_limit_succeeds() {
 
     assert_succeeded(&two.run_bad().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_is_not_followed() {
+    let server = GuestServer::start().await;
+    // A listener outside the allow-list: following the redirect would connect to it.
+    let bystander = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    bystander.set_nonblocking(true).unwrap();
+    let port = bystander.local_addr().unwrap().port();
+    let url = server.url(&format!("/redirect/{port}"));
+    let two = TwoTenants::start(
+        std::slice::from_ref(&server.origin),
+        &format!("behaviour = \"big-body\"\nurl = \"{url}\""),
+        "",
+    )
+    .await;
+
+    let report = two.run_bad().await;
+
+    assert_succeeded(&report);
+    let accepted = bystander.accept();
+    assert!(
+        matches!(&accepted, Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+        "the redirect target received a connection: {accepted:?}"
+    );
+}
