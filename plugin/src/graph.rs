@@ -39,6 +39,13 @@ const PHOTO_ABSENT_CODES: [&str; 3] = ["ImageNotFound", "ErrorEntityNotFound", "
 /// The Graph error code for a user id that does not exist.
 const USER_NOT_FOUND_CODE: &str = "Request_ResourceNotFound";
 
+/// Graph error codes of photo requests for a user without an Exchange Online mailbox.
+const MAILBOX_CODES: [&str; 3] = [
+    "AuthenticationError",
+    "MailboxNotEnabledForRESTAPI",
+    "ErrorNonExistentMailbox",
+];
+
 /// What a request reads; decides the permission named on 403 and the meaning of a 4xx.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Route<'a> {
@@ -175,8 +182,14 @@ impl StatusError {
             (404, Route::Photo { .. }) if self.code == USER_NOT_FOUND_CODE => {
                 ConnectorError::NotFound(summary)
             }
+            (400..=499, Route::Photo { .. }) if MAILBOX_CODES.contains(&self.code.as_str()) => {
+                ConnectorError::Unavailable(format!(
+                    "{summary}; Graph serves profile photos from the user's Exchange Online mailbox, \
+                     and this user has none, so any stored photo is kept"
+                ))
+            }
             (400..=499, Route::Photo { .. }) => {
-                ConnectorError::Unavailable(format!("{summary}; the stored photo is kept"))
+                ConnectorError::Unavailable(format!("{summary}; any stored photo is kept"))
             }
             (400..=499, Route::Users) => ConnectorError::InvalidConfig(format!(
                 "{summary}; check the cloud and graph_host settings"

@@ -54,6 +54,9 @@ pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 /// 512 MiB. Further requests wait for a permit.
 pub const MAX_CONCURRENT_DECODES: usize = 4;
 
+/// How often a shutdown checks whether the runs started through the API have stopped.
+const RUN_STOP_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Everything the handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
@@ -142,6 +145,10 @@ impl ApiState {
 
     /// Returns the configuration of an authorized tenant. Authorization already matched the
     /// token's tenant, so a miss means the token index and the configuration disagree.
+    fn max_schedule_offset(&self) -> std::time::Duration {
+        self.inner.config.serve.max_schedule_offset
+    }
+
     fn tenant(&self, id: &str) -> Result<&TenantConfig, ApiError> {
         self.inner
             .config
@@ -230,11 +237,25 @@ pub async fn serve(
         .context("failed to read the API address")?;
     tracing::info!(%address, "platform API listening");
     let run_cancel = state.run_cancel().clone();
+    let active_runs = state.active_runs().clone();
+    let grace = state.inner.config.serve.shutdown_grace;
     let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("the platform API server failed");
     run_cancel.cancel();
+    // Runs started through the API stop at their next safe point and record themselves as
+    // interrupted; waiting for them keeps the process alive until their records are written.
+    let deadline = tokio::time::Instant::now() + grace;
+    while !active_runs.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(RUN_STOP_POLL_INTERVAL).await;
+    }
+    if !active_runs.is_empty() {
+        tracing::warn!(
+            grace_seconds = grace.as_secs(),
+            "runs started through the API did not stop within the shutdown grace time; the next start records them as interrupted"
+        );
+    }
     tracing::info!(%address, "platform API stopped");
     result
 }

@@ -325,7 +325,7 @@ fn photo_response(
 fn no_photo(user_id: &str) -> ApiError {
     ApiError::not_found(
         "photo_not_found",
-        format!("user '{user_id}' has no photo; clients show their placeholder avatar"),
+        format!("no photo is stored for user id '{user_id}'; clients show their placeholder avatar (users are addressed by their directory object id, not their sign-in name)"),
     )
 }
 

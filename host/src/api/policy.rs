@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::errors::ApiError;
 use super::ApiState;
 use crate::config::TenantConfig;
-use crate::schedule::{format_utc, next_daily_run};
+use crate::schedule::{format_utc, plan_tenant};
 use crate::store::{RunStatus, Store};
 
 /// Runs searched for the last committed one. More failed runs in a row than this show as no
@@ -80,12 +80,18 @@ pub async fn get_photo_policy(
         .into_iter()
         .find(|run| !run.dry_run && matches!(run.status, RunStatus::Succeeded | RunStatus::Partial))
         .and_then(|run| run.finished_at);
-    let next_sync_at = tenant.sync_enabled.then(|| {
-        format_utc(next_daily_run(
-            tenant.schedule,
+    let next_sync_at = if tenant.sync_enabled {
+        let plan = plan_tenant(
+            store,
+            tenant,
+            state.max_schedule_offset(),
             time::OffsetDateTime::now_utc(),
-        ))
-    });
+        )
+        .map_err(|error| ApiError::internal("failed to plan the next run", &error))?;
+        Some(format_utc(plan.start_at))
+    } else {
+        None
+    };
 
     Ok(Json(PhotoPolicy {
         tenant: tenant.id.clone(),

@@ -47,6 +47,11 @@ impl ActiveRuns {
         })
     }
 
+    /// Returns whether no run started through the API is going on.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// Returns whether a run of `tenant` is going on in this process.
     pub fn is_running(&self, tenant: &str) -> bool {
         self.lock().contains(tenant)
@@ -108,6 +113,13 @@ pub async fn start_run(
     let principal = state.tokens().authorize(&headers, &tenant_id)?;
     require_admin(&principal)?;
     let tenant = state.tenant(&tenant_id)?.clone();
+    if !tenant.sync_enabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "sync_disabled",
+            format!("tenant '{tenant_id}' has sync_enabled = false, so no run starts; set sync_enabled = true in the configuration and restart photosync serve"),
+        ));
+    }
 
     let Some(active) = state.active_runs().try_start(&tenant.id) else {
         return Err(run_in_progress(&tenant.id, "this host"));

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 
 use crate::config::Config;
 use crate::diagnose::{self, CheckStatus, Checklist};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeOptions};
 use crate::store::Store;
 
 /// Width of the status column, so details line up.
@@ -24,10 +24,18 @@ pub async fn run(
         Ok(config) => {
             let tenant = select_tenant(&config, tenant, config_path)?;
             let store = Store::open(&config.data_dir)?;
-            let runtime = Runtime::new()?;
+            let runtime = Runtime::with_options(&RuntimeOptions::for_config(&config))?;
             match user {
                 Some(user) => diagnose::check_user(&runtime, &store, tenant, user).await?,
-                None => diagnose::check_tenant(&runtime, &store, tenant).await?,
+                None => {
+                    diagnose::check_tenant(
+                        &runtime,
+                        &store,
+                        tenant,
+                        config.serve.max_schedule_offset,
+                    )
+                    .await?
+                }
             }
         }
         Err(load_error) => match diagnose::check_unloaded(config_path, tenant, &load_error) {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeOptions};
 use crate::schedule::{Clock, Scheduler, SchedulerHandle, SystemClock};
 use crate::store::Store;
 
@@ -37,7 +37,7 @@ impl Serving {
     /// Opens the store, creates the runtime and starts the scheduler on `clock`.
     pub fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Serving> {
         let store = Arc::new(Store::open(&config.data_dir)?);
-        let runtime = Arc::new(Runtime::new()?);
+        let runtime = Arc::new(Runtime::with_options(&RuntimeOptions::for_config(&config))?);
         let scheduler = Scheduler::start(
             config.tenants.clone(),
             store.clone(),

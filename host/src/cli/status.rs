@@ -18,7 +18,8 @@ struct TenantStatus {
     schedule_utc: String,
     /// When `photosync serve` starts the next scheduled run: the scheduled moment, or now for
     /// a catch-up.
-    next_run_at: String,
+    /// None while `sync_enabled = false`, because no scheduled run starts then.
+    next_run_at: Option<String>,
     /// True when the last scheduled moment was missed, so `serve` runs the tenant at once.
     next_run_catch_up: bool,
     runs: Vec<RunRecord>,
@@ -39,7 +40,7 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
             id: tenant.id.clone(),
             sync_enabled: tenant.sync_enabled,
             schedule_utc: tenant.schedule.to_string(),
-            next_run_at: format_utc(plan.start_at),
+            next_run_at: tenant.sync_enabled.then(|| format_utc(plan.start_at)),
             next_run_catch_up: plan.catch_up,
             runs: store.recent_runs(Some(&tenant.id), limit)?,
         });
@@ -62,17 +63,26 @@ pub fn run(config_path: &Path, tenant: Option<&str>, json: bool, limit: usize) -
         } else {
             ""
         };
-        println!(
-            "tenant {}: sync {enabled}, daily at {} UTC, next run {}{catch_up}",
-            status.id, status.schedule_utc, status.next_run_at
-        );
+        match &status.next_run_at {
+            Some(next_run_at) => println!(
+                "tenant {}: sync {enabled}, daily at {} UTC, next run {next_run_at}{catch_up}",
+                status.id, status.schedule_utc
+            ),
+            None => println!(
+                "tenant {}: sync {enabled}, no scheduled runs until sync_enabled = true",
+                status.id
+            ),
+        }
         if status.runs.is_empty() {
             println!("  no runs yet");
         }
         for run in &status.runs {
-            let finished = run.finished_at.as_deref().unwrap_or("not finished");
+            let finished = match run.finished_at.as_deref() {
+                Some(finished_at) => format!("finished {finished_at}"),
+                None => "still running".to_string(),
+            };
             println!(
-                "  run {} {} ({}{}) started {} finished {finished}",
+                "  run {} {} ({}{}) started {} {finished}",
                 run.id,
                 run.status.as_str(),
                 run.trigger.as_str(),

@@ -21,6 +21,7 @@ pub async fn run(
     json: bool,
 ) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
+    let explicit = tenant.is_some();
     let tenants = match tenant {
         Some(id) => vec![config.tenant(id)?.clone()],
         None => config.tenants.clone(),
@@ -34,6 +35,17 @@ pub async fn run(
     let mut reports: Vec<RunReport> = Vec::new();
     let mut exit = ExitCode::SUCCESS;
     for tenant in &tenants {
+        if !tenant.sync_enabled && !dry_run {
+            // A run would replace manual photos that the platform lets users edit while sync is off.
+            eprintln!(
+                "tenant '{}': skipped because sync_enabled = false; set sync_enabled = true to sync it, or use --dry-run to preview a run",
+                tenant.id
+            );
+            if explicit {
+                exit = ExitCode::FAILURE;
+            }
+            continue;
+        }
         let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() && !json {
             Box::new(TerminalProgress::new(&tenant.id))
         } else {

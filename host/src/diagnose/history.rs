@@ -38,7 +38,7 @@ pub fn check_last_run(store: &Store, tenant: &str) -> Result<CheckLine> {
         RunStatus::Partial => CheckLine::warn(
             LAST_RUN,
             summary,
-            format!("see the failed users with `photosync status --tenant {tenant}`, and one user with `photosync check --tenant {tenant} --user UPN`"),
+            format!("see the failed users with `photosync status --config FILE --tenant {tenant}`, and one user with `photosync check --config FILE --tenant {tenant} --user UPN`"),
         ),
         RunStatus::Interrupted => CheckLine::warn(
             LAST_RUN,

@@ -25,6 +25,7 @@ pub use user::{SCOPE, SOURCE_PHOTO, STORED_PHOTO, USER};
 
 use crate::config::TenantConfig;
 use crate::runtime::Runtime;
+use crate::schedule::plan_tenant;
 use crate::store::Store;
 use user::{FoundIn, LookupError};
 
@@ -34,12 +35,14 @@ pub async fn check_tenant(
     runtime: &Runtime,
     store: &Store,
     tenant: &TenantConfig,
+    max_offset: std::time::Duration,
 ) -> Result<Checklist> {
     let mut checklist = Checklist::new(&tenant.id, None);
     let (plugin_line, described) = setup::check_plugin(runtime, tenant).await;
     checklist.push(plugin_line);
     checklist.push(setup::check_secrets(tenant));
-    checklist.push(setup::check_schedule(tenant, OffsetDateTime::now_utc()));
+    let next_run = plan_tenant(store, tenant, max_offset, OffsetDateTime::now_utc())?.start_at;
+    checklist.push(setup::check_schedule(tenant, next_run));
 
     match described {
         Some(mut plugin) => {

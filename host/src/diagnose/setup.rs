@@ -7,7 +7,7 @@ use super::line::CheckLine;
 use crate::config::TenantConfig;
 use crate::outbound::Origin;
 use crate::runtime::{ConnectorInfo, PluginInstance, Runtime};
-use crate::schedule::{format_utc, next_daily_run};
+use crate::schedule::format_utc;
 
 /// Check names, shared by the checks and the tests that look lines up.
 pub const PLUGIN: &str = "plugin";
@@ -188,7 +188,8 @@ pub fn check_settings(tenant: &TenantConfig, info: &ConnectorInfo) -> CheckLine 
 
 /// Reports the daily schedule and the next run. A tenant with `sync_enabled = false` gets a
 /// warning, because the platform then leaves manual photo edits unlocked.
-pub fn check_schedule(tenant: &TenantConfig, now: OffsetDateTime) -> CheckLine {
+/// Checks the schedule; `next_run` is the planned start of the next run, offset included.
+pub fn check_schedule(tenant: &TenantConfig, next_run: OffsetDateTime) -> CheckLine {
     if !tenant.sync_enabled {
         return CheckLine::warn(
             SCHEDULE,
@@ -204,7 +205,7 @@ pub fn check_schedule(tenant: &TenantConfig, now: OffsetDateTime) -> CheckLine {
         format!(
             "daily at {} UTC, next run at {}",
             tenant.schedule,
-            format_utc(next_daily_run(tenant.schedule, now))
+            format_utc(next_run)
         ),
     )
 }

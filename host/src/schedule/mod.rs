@@ -31,10 +31,13 @@ pub use offset::tenant_offset;
 pub use plan::{latest_moment, next_daily_run, plan_next, plan_tenant, Plan};
 pub use scheduler::{Scheduler, SchedulerHandle, START_RETRY_INTERVAL};
 
-/// Formats a time as RFC 3339 (ISO 8601) in UTC, the format of every time photosync prints.
+/// Formats a time as RFC 3339 (ISO 8601) in UTC to whole seconds, the format of every time
+/// photosync prints.
 pub fn format_utc(moment: OffsetDateTime) -> String {
     moment
         .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(moment)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

@@ -136,6 +136,10 @@ async fn futures_join_all(tasks: Vec<JoinHandle<()>>) {
 async fn serve_tenant(shared: Arc<Shared>, index: usize) {
     let tenant = &shared.tenants[index];
     let shutdown = &shared.shutdown;
+    if !tenant.sync_enabled {
+        tracing::info!(tenant = %tenant.id, "sync_enabled = false, so the tenant gets no scheduled runs");
+        return;
+    }
     while !shutdown.is_cancelled() {
         let plan = match plan_tenant(&shared.store, tenant, shared.max_offset, shared.clock.now()) {
             Ok(plan) => plan,
