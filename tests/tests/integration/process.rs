@@ -103,3 +103,31 @@ async fn sigkill_mid_run_keeps_stored_photos() {
     let runs = harness.store.recent_runs(Some("contoso"), 3).unwrap();
     assert_eq!(runs[1].status, RunStatus::Interrupted);
 }
+
+#[tokio::test]
+async fn sync_skips_tenant_with_sync_disabled() {
+    let users = vec![member_with_photo(1, "astronaut-96.jpg")];
+    let harness = Harness::start(fixture(users), "", "").await;
+    let path = harness.config_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replacen(
+        "allowed_hosts = [",
+        "sync_enabled = false\nallowed_hosts = [",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+
+    let output = Command::new(photosync_binary())
+        .arg("sync")
+        .arg("--config")
+        .arg(&path)
+        .args(["--tenant", "contoso"])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("sync_enabled = false"), "{stderr}");
+    assert_eq!(harness.sim.counters().token_requests, 0);
+    assert!(harness.stored().is_empty());
+}

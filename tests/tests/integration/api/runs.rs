@@ -127,3 +127,53 @@ async fn invalid_limit_is_bad_request() {
     assert_eq!(code, "invalid_limit");
     assert!(message.contains("1 to 100"), "{message}");
 }
+
+#[tokio::test]
+async fn shutdown_interrupts_api_run() {
+    let users = vec![member_with_photo(1, "astronaut-96.jpg")];
+    let server = ApiServer::start(fixture(users), true).await;
+    // Slow Graph answers keep the run going until the shutdown comes.
+    server.sim.set_faults(Faults {
+        latency_ms: 1500,
+        ..Faults::default()
+    });
+    let store = server.store.clone();
+    let started = server
+        .client
+        .post(server.url("/v1/tenants/contoso/sync/runs"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+
+    server.shut_down().await;
+
+    let runs = store.recent_runs(Some("contoso"), 5).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, photosync::store::RunStatus::Interrupted);
+    assert!(store
+        .photo("contoso", &crate::support::member(1).id)
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn run_now_refused_while_sync_disabled() {
+    let users = vec![member_with_photo(1, "astronaut-96.jpg")];
+    let server = ApiServer::start(fixture(users), false).await;
+
+    let response = server
+        .client
+        .post(server.url("/v1/tenants/contoso/sync/runs"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let (code, message) = error_body(response).await;
+    assert_eq!(code, "sync_disabled");
+    assert!(message.contains("sync_enabled"), "{message}");
+    assert_eq!(server.sim.counters().token_requests, 0);
+}

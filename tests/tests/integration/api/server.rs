@@ -41,6 +41,7 @@ pub struct ApiServer {
 /// Stops the server task when dropped.
 struct Running {
     shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for Running {
@@ -93,7 +94,7 @@ impl ApiServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, state, async move {
+        let task = tokio::spawn(serve(listener, state, async move {
             let _ = stopped.await;
         }));
         ApiServer {
@@ -105,8 +106,23 @@ impl ApiServer {
             directory,
             _running: Running {
                 shutdown: Some(shutdown),
+                task: Some(task),
             },
         }
+    }
+
+    /// Shuts the server down as `photosync serve` does on SIGTERM, and waits until it returns.
+    pub async fn shut_down(mut self) {
+        let shutdown = self
+            ._running
+            .shutdown
+            .take()
+            .expect("the server is running");
+        let _ = shutdown.send(());
+        let task = self._running.task.take().expect("the server is running");
+        task.await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
     }
 
     /// Returns the URL of a path on this server.
