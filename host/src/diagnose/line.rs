@@ -31,19 +31,19 @@ impl CheckStatus {
 pub struct CheckLine {
     pub name: String,
     pub status: CheckStatus,
-    /// What the check found, in plain words.
+    /// The finding of the check, in plain words.
     pub detail: String,
-    /// What to do next; none when nothing needs doing.
+    /// The next step; none when nothing needs doing.
     pub next_step: Option<String>,
 }
 
 impl CheckLine {
-    /// A passed check.
+    /// Creates a passed check.
     pub fn pass(name: &str, detail: impl Into<String>) -> CheckLine {
         CheckLine::new(name, CheckStatus::Pass, detail.into(), None)
     }
 
-    /// A check that needs attention, with the next step.
+    /// Creates a check that needs attention, with the next step.
     pub fn warn(name: &str, detail: impl Into<String>, next_step: impl Into<String>) -> CheckLine {
         CheckLine::new(
             name,
@@ -53,7 +53,7 @@ impl CheckLine {
         )
     }
 
-    /// A failed check, with the next step.
+    /// Creates a failed check, with the next step.
     pub fn fail(name: &str, detail: impl Into<String>, next_step: impl Into<String>) -> CheckLine {
         CheckLine::new(
             name,
@@ -63,7 +63,7 @@ impl CheckLine {
         )
     }
 
-    /// A check that did not run, with the reason.
+    /// Creates a check that did not run, with the reason.
     pub fn skip(name: &str, reason: impl Into<String>) -> CheckLine {
         CheckLine::new(name, CheckStatus::Skip, reason.into(), None)
     }

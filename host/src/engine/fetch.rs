@@ -1,7 +1,7 @@
 //! The fetch phase: plugin instances working through the in-scope users in parallel, each
 //! fetching a photo, asking the policy for a decision and writing new photo files.
 //!
-//! Workers only write content-addressed files, which no row references yet; the rows change
+//! Workers only write content-addressed files, which no row references yet. The rows change
 //! when the whole run commits, so a failed or interrupted run leaves every stored photo as it was.
 
 use std::collections::{HashMap, VecDeque};
@@ -19,7 +19,7 @@ use crate::config::TenantConfig;
 use crate::runtime::{self, Action, ConnectorError, PhotoOutcome, PluginInstance, User};
 use crate::store::{self, PhotoChange, PhotoSource, RunFailure, Store};
 
-/// What happened to one in-scope user.
+/// The result for one in-scope user.
 #[derive(Debug)]
 pub enum UserResult {
     Unchanged,
@@ -37,7 +37,7 @@ pub struct UserDone {
     pub lock: Option<String>,
 }
 
-/// What workers send to the run: a finished user, or an error that ends the run.
+/// A worker's message to the run: a finished user, or an error that ends the run.
 #[derive(Debug)]
 pub enum WorkerMessage {
     Done(Box<UserDone>),
@@ -121,8 +121,8 @@ async fn handle_user(
     user: &User,
 ) -> Result<UserDone, RunError> {
     let local = context.local.get(&user.id);
-    // Only a synced photo's etag says what the source last gave; a manual photo must be
-    // replaced as soon as the source has one.
+    // Only a synced photo's etag matches a version from the source. A manual photo must be
+    // replaced as soon as the source has one, so it is fetched without an etag.
     let known_etag = local
         .filter(|photo| photo.source == PhotoSource::Synced)
         .and_then(|photo| photo.etag.as_deref());

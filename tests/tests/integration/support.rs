@@ -58,7 +58,7 @@ pub fn photo_file(name: &str) -> Vec<u8> {
         .unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()))
 }
 
-/// One wasmtime runtime for the whole test binary, so the plugin compiles once.
+/// Returns one wasmtime runtime for the whole test binary, so the plugin compiles once.
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| Runtime::new().expect("wasmtime runtime"))
