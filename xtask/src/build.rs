@@ -1,7 +1,8 @@
 //! Toolchain set-up and cargo invocations.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
@@ -122,28 +123,88 @@ pub fn binaries() -> Result<PathBuf> {
 }
 
 /// Builds the plugin and the binaries, then runs the workspace tests with their paths in the
-/// environment.
+/// environment, and prints the total as `N passed, N failed` on the last line.
 pub fn test(extra: &[String]) -> Result<()> {
     let plugin = plugin()?;
     let test_guest = test_guest()?;
     let binaries = binaries()?;
-    run(cargo()
-        .args([
-            "test",
-            "--package",
-            PLUGIN_CRATE,
-            "--lib",
-            "--target",
-            &host_triple()?,
-        ])
-        .args(extra))?;
-    run(cargo()
-        .args(["test", "--workspace", "--exclude", PLUGIN_CRATE])
-        .args(["--exclude", TEST_GUEST_CRATE])
-        .args(extra)
-        .env("PHOTOSYNC_PLUGIN_WASM", plugin)
-        .env("PHOTOSYNC_TEST_GUEST_WASM", test_guest)
-        .env("PHOTOSYNC_BIN", binaries.join("photosync")))
+    let mut totals = TestTotals::default();
+    let connector = run_tests(
+        cargo()
+            .args([
+                "test",
+                "--package",
+                PLUGIN_CRATE,
+                "--lib",
+                "--target",
+                &host_triple()?,
+            ])
+            .args(extra),
+        &mut totals,
+    );
+    let workspace = run_tests(
+        cargo()
+            .args(["test", "--workspace", "--exclude", PLUGIN_CRATE])
+            .args(["--exclude", TEST_GUEST_CRATE])
+            .args(extra)
+            .env("PHOTOSYNC_PLUGIN_WASM", plugin)
+            .env("PHOTOSYNC_TEST_GUEST_WASM", test_guest)
+            .env("PHOTOSYNC_BIN", binaries.join("photosync")),
+        &mut totals,
+    );
+    println!("\n{} passed, {} failed", totals.passed, totals.failed);
+    connector.and(workspace)
+}
+
+/// Test counts summed over every `test result:` line cargo prints.
+#[derive(Default)]
+struct TestTotals {
+    passed: u64,
+    failed: u64,
+}
+
+impl TestTotals {
+    /// Adds the counts of a line such as `test result: ok. 12 passed; 0 failed; 0 ignored; ...`.
+    fn add_line(&mut self, line: &str) {
+        let Some(counts) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in counts.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            let (Some(number), Some(label)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(number) = number.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += number,
+                "failed" => self.failed += number,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs a `cargo test` command, echoing its output and adding its counts to `totals`.
+fn run_tests(command: &mut Command, totals: &mut TestTotals) -> Result<()> {
+    let shown = format!("{command:?}");
+    let mut child = command
+        .current_dir(workspace_root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("failed to start {shown}"))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("failed to read the test output")?;
+        println!("{line}");
+        totals.add_line(&line);
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
 }
 
 fn host_triple() -> Result<String> {
@@ -155,4 +216,19 @@ fn host_triple() -> Result<String> {
         .lines()
         .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
         .context("rustc -vV printed no host triple")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_sum_result_lines() {
+        let mut totals = TestTotals::default();
+        totals.add_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.5s");
+        totals.add_line("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.0s");
+        totals.add_line("running 5 tests");
+        assert_eq!(totals.passed, 15);
+        assert_eq!(totals.failed, 2);
+    }
 }
