@@ -123,7 +123,7 @@ impl AllowedHosts {
     }
 }
 
-/// Timeouts the host applies to every outbound request, whatever the plugin asks for: a plugin
+/// Timeouts the host applies to every outbound request, whatever the plugin requests: a plugin
 /// may shorten them, never lengthen them.
 #[derive(Clone, Copy, Debug)]
 pub struct OutboundTimeouts {

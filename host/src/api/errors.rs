@@ -1,6 +1,6 @@
 //! The API's one error type and its JSON body: `{"error": code, "message": text}`.
 //!
-//! `error` is a stable snake_case code that clients branch on; `message` is a sentence for
+//! `error` is a stable snake_case code that clients branch on. `message` is a sentence for
 //! people that states what failed, on which value, and what to do next.
 
 use axum::http::StatusCode;

@@ -245,7 +245,7 @@ pub async fn serve(
         .context("the platform API server failed");
     run_cancel.cancel();
     // Runs started through the API stop at their next safe point and record themselves as
-    // interrupted; waiting for them keeps the process alive until their records are written.
+    // interrupted. Waiting for them keeps the process alive until those records are written.
     let deadline = tokio::time::Instant::now() + grace;
     while !active_runs.is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(RUN_STOP_POLL_INTERVAL).await;

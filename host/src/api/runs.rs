@@ -1,8 +1,8 @@
 //! Admin run routes: the run history with per-user failures, and "run now".
 //!
-//! A run started here follows the no-overlap rule twice over: [`ActiveRuns`] rejects a second
-//! API run of a tenant at once, and the tenant's run lease in the database rejects a run while
-//! any other run holds it, in this process (the scheduler) or another one.
+//! A run started here follows the no-overlap rule twice over. [`ActiveRuns`] rejects a second
+//! API run of a tenant at once. The tenant's run lease in the database rejects a run while any
+//! other run has it, in this process (the scheduler) or another one.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

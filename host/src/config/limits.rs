@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::raw::RawLimits;
 
-/// Linear memory a tenant's plugin instance may grow to. A connector holds one photo (at most
+/// Linear memory a tenant's plugin instance may grow to. A connector keeps one photo (at most
 /// 4 MB in Microsoft 365) plus a page of users, so 64 MiB leaves ample room.
 const DEFAULT_MEMORY_MIB: u64 = 64;
 /// CPU time one plugin call may use before the epoch interrupt stops it.
@@ -14,7 +14,7 @@ const DEFAULT_CALL_WALL_SECONDS: u64 = 120;
 /// Wall time a whole run may take before it is stopped as failed.
 const DEFAULT_RUN_SECONDS: u64 = 4 * 60 * 60;
 /// Plugin instances fetching photos at once: Microsoft Graph allows about four concurrent
-/// photo requests per app before it answers 429.
+/// photo requests per app before it returns 429.
 const DEFAULT_PARALLEL: usize = 4;
 /// Attempts per photo after the first one, for throttling and transient errors.
 const DEFAULT_RETRIES: u32 = 5;

@@ -35,7 +35,7 @@ pub const DEFAULT_SCHEDULE: ScheduleTime = ScheduleTime {
     second: 0,
 };
 
-/// Longest tenant id; tenant ids name directories, so they stay short and plain.
+/// Maximum tenant id length. Tenant ids name directories, so they stay short and plain.
 const MAX_TENANT_ID_LENGTH: usize = 64;
 
 /// A UTC time of day, to the second.
@@ -104,7 +104,7 @@ pub struct TenantConfig {
 /// The whole validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where the database and photo files live.
+    /// Directory of the database and the photo files.
     pub data_dir: PathBuf,
     pub tenants: Vec<TenantConfig>,
     /// The `[serve]` table: how `photosync serve` schedules runs.

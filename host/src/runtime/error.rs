@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Why a plugin call failed on the host side. Each ends the tenant's run as failed.
+/// A host-side failure of a plugin call. Each ends the tenant's run as failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("plugin {plugin} of tenant '{tenant}': {op} exceeded the memory limit of {limit_mib} MiB; raise limits.memory_mib if the connector needs more")]

@@ -28,7 +28,7 @@ pub struct PluginInstance {
 }
 
 impl PluginInstance {
-    /// Sets the plugin label (`name version`) used in logs and errors, once `describe` told it.
+    /// Sets the plugin label (`name version`) used in logs and errors, once `describe` returned it.
     pub fn set_label(&mut self, label: &str) {
         self.store.data_mut().plugin = label.into();
     }

@@ -13,7 +13,7 @@ use super::bindings::LogLevel;
 use crate::config::Settings;
 use crate::outbound::OutboundPolicy;
 
-/// Longest plugin log message kept; longer ones are cut so a plugin cannot flood the log.
+/// Maximum length of a plugin log message. Longer ones are cut so a plugin cannot flood the log.
 const MAX_LOG_MESSAGE_BYTES: usize = 4096;
 
 /// Limits a store's linear memories, tables and instances, and remembers whether it denied a

@@ -8,9 +8,9 @@
 //! A scheduled moment counts as *attempted* once a scheduled, non-dry run that serves that
 //! moment or a later one has ended `succeeded`, `partial` or `failed`. Manual runs, dry runs,
 //! runs still going and runs ended `interrupted` do not count. At start-up and after each run,
-//! a tenant's task takes the latest scheduled moment at or before now: if it is not attempted,
-//! the tenant *catches up* and runs now (once, however many nights were missed); otherwise it
-//! sleeps until the next moment. A failed run counts as attempted, so a failing tenant runs
+//! a tenant's task takes the latest scheduled moment at or before now. If that moment is not
+//! attempted, the tenant *catches up* and runs now, once however many nights were missed.
+//! Otherwise it sleeps until the next moment. A failed run counts as attempted, so a failing tenant runs
 //! again the next night instead of in a loop. A tenant with no scheduled run yet catches up
 //! at the first start.
 //!

@@ -25,7 +25,7 @@ impl Store {
     /// Writes `bytes` as a blob of `tenant` and returns its reference.
     ///
     /// The bytes go to a temporary file that is fsynced and then renamed into place, and the
-    /// directory is fsynced after the rename, so the final path only ever holds complete bytes.
+    /// directory is fsynced after the rename, so the final path only ever contains complete bytes.
     /// Writing a blob that already exists is a no-op.
     pub fn write_blob(&self, tenant: &str, bytes: &[u8]) -> Result<BlobRef> {
         let sha256 = hex::encode(Sha256::digest(bytes));

@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{now_rfc3339, BlobRef, Store};
 
-/// Where a stored photo came from.
+/// The origin of a stored photo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoSource {
@@ -34,7 +34,7 @@ impl PhotoSource {
     }
 }
 
-/// The part of a stored photo that the connector's policy sees.
+/// The part of a stored photo that is passed to the connector's policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalPhoto {
     pub source: PhotoSource,

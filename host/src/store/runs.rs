@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::{now_rfc3339, Store};
 
-/// What started a run.
+/// The origin of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
@@ -26,7 +26,7 @@ impl Trigger {
     }
 }
 
-/// How a run ended, or `Running` while it goes on.
+/// The end state of a run, or `Running` while it goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -79,7 +79,7 @@ pub struct RunCounts {
     pub retries: u64,
 }
 
-/// Why one user's photo did not sync in a run.
+/// The reason one user's photo did not sync in a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RunFailure {
     pub user_id: String,

@@ -16,7 +16,7 @@ pub struct DirectoryUser {
     pub enabled: bool,
     /// `member` or `guest`.
     pub kind: String,
-    /// Why the connector's scope left the user out; none when in scope.
+    /// The reason the connector's scope left the user out; none when in scope.
     pub excluded_reason: Option<String>,
     /// The message shown while manual photo edits are locked; none when unlocked.
     pub lock_message: Option<String>,

@@ -1,4 +1,4 @@
-//! Removing photos: only when Graph says there is none, or after a complete listing.
+//! Removing photos: only when Graph states there is none, or after a complete listing.
 
 use graph_sim::Faults;
 use photosync::store::RunStatus;

@@ -64,7 +64,7 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| Runtime::new().expect("wasmtime runtime"))
 }
 
-/// A member with a deterministic GUID-shaped id and no photo.
+/// Returns a member with a deterministic GUID-shaped id and no photo.
 pub fn member(index: usize) -> FixtureUser {
     let id = format!("{index:08x}-1111-4222-8333-444455556666");
     FixtureUser::new(
@@ -74,7 +74,7 @@ pub fn member(index: usize) -> FixtureUser {
     )
 }
 
-/// A member with one of the sample photos.
+/// Returns a member with one of the sample photos.
 pub fn member_with_photo(index: usize, photo: &str) -> FixtureUser {
     let mut user = member(index);
     user.photo = Some(format!("photos/{photo}"));
@@ -82,7 +82,7 @@ pub fn member_with_photo(index: usize, photo: &str) -> FixtureUser {
     user
 }
 
-/// A member whose photo requests fail with a Graph error.
+/// Returns a member whose photo requests fail with a Graph error.
 pub fn member_with_error(index: usize, status: u16, code: &str) -> FixtureUser {
     let mut user = member(index);
     user.photo_error = Some(PhotoError {

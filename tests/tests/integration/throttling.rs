@@ -1,4 +1,4 @@
-//! Throttling: 429 answers with and without `Retry-After` are retried.
+//! Throttling: 429 responses with and without `Retry-After` are retried.
 
 use graph_sim::{Faults, Throttle};
 use photosync::store::RunStatus;

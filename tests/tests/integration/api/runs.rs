@@ -132,7 +132,7 @@ async fn invalid_limit_is_bad_request() {
 async fn shutdown_interrupts_api_run() {
     let users = vec![member_with_photo(1, "astronaut-96.jpg")];
     let server = ApiServer::start(fixture(users), true).await;
-    // Slow Graph answers keep the run going until the shutdown comes.
+    // Slow Graph responses keep the run going until the shutdown starts.
     server.sim.set_faults(Faults {
         latency_ms: 1500,
         ..Faults::default()

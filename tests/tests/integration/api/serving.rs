@@ -258,7 +258,7 @@ async fn served_openapi_matches_routes() {
     assert_eq!(documented, routed);
 }
 
-/// A 64 x 32 JPEG, red on top and blue below, whose EXIF orientation (6) says to rotate it
+/// A 64 x 32 JPEG, red on top and blue below, whose EXIF orientation (6) means rotating it
 /// 90 degrees clockwise for display.
 fn rotated_jpeg() -> Vec<u8> {
     let image = RgbImage::from_fn(64, 32, |_, y| {
